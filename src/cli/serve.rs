@@ -1,0 +1,20 @@
+//! `keymint serve`: run the HTTP server until SIGINT or SIGTERM, then drain
+//! in-flight requests and exit 0.
+
+use crate::config::Settings;
+use crate::startup;
+
+/// Runs the server.
+pub fn run(settings: Settings) -> anyhow::Result<()> {
+    actix_web::rt::System::new().block_on(async move {
+        let listener = startup::bind(&settings)?;
+        let address = listener.local_addr()?;
+        let issuer = settings.issuer.clone();
+        let state = startup::prepare_state(settings)?;
+        let server = startup::start(listener, state)?;
+        tracing::info!(listen = %address, issuer, "keymint is serving");
+        server.await?;
+        tracing::info!("keymint stopped");
+        Ok(())
+    })
+}

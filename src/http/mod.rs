@@ -1,0 +1,59 @@
+//! actix-web wiring: the application state, the route table and the
+//! server, shared by `keymint serve` and the tests.
+//!
+//! Handlers translate HTTP to a service call and back; they hold no SQL
+//! and no key material.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::middleware::DefaultHeaders;
+use actix_web::{App, HttpServer, web};
+
+use crate::config::Settings;
+use crate::keyring::KeyRing;
+use crate::storage::Db;
+
+pub mod oauth;
+
+/// Everything a handler may use, built once at start-up.
+#[derive(Debug)]
+pub struct AppState {
+    /// The database pool.
+    pub db: Db,
+    /// The signing keys.
+    pub keys: Arc<KeyRing>,
+    /// The validated settings.
+    pub settings: Arc<Settings>,
+    /// The RFC 8414 metadata document, rendered once.
+    pub metadata_json: Vec<u8>,
+}
+
+impl AppState {
+    /// Builds the state, rendering what never changes while running.
+    pub fn new(db: Db, keys: Arc<KeyRing>, settings: Arc<Settings>) -> Self {
+        let metadata_json = oauth::metadata::render(&settings);
+        Self { db, keys, settings, metadata_json }
+    }
+}
+
+/// Registers every route of keymint.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    oauth::routes(cfg);
+}
+
+/// Starts serving `state` on `listener` with `workers` worker threads.
+pub fn serve(listener: TcpListener, state: AppState, workers: usize) -> std::io::Result<Server> {
+    let state = web::Data::new(state);
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .wrap(DefaultHeaders::new().add(("X-Content-Type-Options", "nosniff")))
+            .configure(routes)
+    })
+    .workers(workers)
+    .listen(listener)?
+    .run();
+    Ok(server)
+}

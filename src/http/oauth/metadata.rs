@@ -1,0 +1,34 @@
+//! `GET /.well-known/oauth-authorization-server` (RFC 8414 §3).
+
+use actix_web::http::header;
+use actix_web::{HttpResponse, web};
+use serde_json::json;
+
+use crate::config::Settings;
+use crate::domain::Scope;
+use crate::http::AppState;
+use crate::http::oauth::{JWKS_PATH, TOKEN_PATH};
+
+/// Renders the metadata document for these settings.
+pub fn render(settings: &Settings) -> Vec<u8> {
+    let issuer = &settings.issuer;
+    let scopes: Vec<&str> = Scope::ALL.iter().map(|scope| scope.as_str()).collect();
+    let document = json!({
+        "issuer": issuer,
+        "token_endpoint": format!("{issuer}{TOKEN_PATH}"),
+        "jwks_uri": format!("{issuer}{JWKS_PATH}"),
+        "grant_types_supported": ["client_credentials"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "scopes_supported": scopes,
+        "response_types_supported": [],
+    });
+    serde_json::to_vec(&document).unwrap_or_default()
+}
+
+/// Serves the metadata document.
+pub async fn get_metadata(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .content_type("application/json")
+        .body(state.metadata_json.clone())
+}

@@ -1,0 +1,215 @@
+//! Parsing a token request (RFC 6749 §4.4.2) from its headers and body,
+//! with no I/O, so that every malformed shape is refused in one place.
+
+use crate::domain::{ScopeError, ScopeSet};
+use crate::http::oauth::OAuthError;
+use crate::http::oauth::credentials::{self, PresentedCredentials};
+
+/// How the client presented its credentials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMethod {
+    /// `client_secret_basic`.
+    Basic,
+    /// `client_secret_post`.
+    Post,
+}
+
+/// A well-formed client-credentials token request.
+#[derive(Debug, PartialEq, Eq)]
+pub struct TokenRequest {
+    /// The credentials and how they came.
+    pub credentials: Option<(PresentedCredentials, AuthMethod)>,
+    /// The requested scopes; `None` when the parameter was absent or empty.
+    pub scope: Option<ScopeSet>,
+    /// Whether a Basic header was sent (for `WWW-Authenticate`).
+    pub basic_attempted: bool,
+    /// The unknown scope, if `scope` named one (answered after client
+    /// authentication, so that an unauthenticated caller learns nothing).
+    pub scope_error: Option<ScopeError>,
+}
+
+#[derive(Default)]
+struct Params {
+    grant_type: Option<String>,
+    scope: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+}
+
+fn invalid(description: &'static str) -> OAuthError {
+    OAuthError::InvalidRequest(description)
+}
+
+fn is_form(content_type: Option<&str>) -> bool {
+    content_type.is_some_and(|value| {
+        let essence = value.split(';').next().unwrap_or_default().trim();
+        essence.eq_ignore_ascii_case("application/x-www-form-urlencoded")
+    })
+}
+
+fn parse_params(body: &[u8]) -> Result<Params, OAuthError> {
+    if std::str::from_utf8(body).is_err() {
+        return Err(invalid("the request body is not valid UTF-8"));
+    }
+    let mut params = Params::default();
+    for (name, value) in form_urlencoded::parse(body) {
+        let slot = match name.as_ref() {
+            "grant_type" => &mut params.grant_type,
+            "scope" => &mut params.scope,
+            "client_id" => &mut params.client_id,
+            "client_secret" => &mut params.client_secret,
+            // RFC 6749 §3.2: unrecognised parameters are ignored.
+            _ => continue,
+        };
+        if slot.is_some() {
+            return Err(invalid("a request parameter is repeated"));
+        }
+        if value.contains('\u{FFFD}') || value.chars().any(char::is_control) {
+            return Err(invalid("a request parameter holds invalid characters"));
+        }
+        *slot = Some(value.into_owned());
+    }
+    // RFC 6749 §3.1: a parameter sent without a value counts as omitted.
+    for slot in [&mut params.grant_type, &mut params.scope, &mut params.client_id] {
+        if slot.as_deref() == Some("") {
+            *slot = None;
+        }
+    }
+    if params.client_secret.as_deref() == Some("") {
+        params.client_secret = None;
+    }
+    Ok(params)
+}
+
+fn credentials(
+    authorization: Option<&[u8]>,
+    params: Params,
+) -> Result<Option<(PresentedCredentials, AuthMethod)>, OAuthError> {
+    let basic = match authorization {
+        Some(value) if credentials::is_basic(value) => Some(credentials::parse_basic(value)?),
+        Some(_) => return Err(invalid("only HTTP Basic client authentication is supported")),
+        None => None,
+    };
+    match (basic, params.client_id, params.client_secret) {
+        (Some(_), _, Some(_)) => {
+            Err(invalid("use one client authentication method, not Basic and the body both"))
+        }
+        (Some(basic), Some(id), None) if id != basic.client_id => {
+            Err(invalid("client_id in the body differs from the Basic credentials"))
+        }
+        (Some(basic), _, None) => Ok(Some((basic, AuthMethod::Basic))),
+        (None, Some(client_id), Some(client_secret)) => {
+            Ok(Some((PresentedCredentials { client_id, client_secret }, AuthMethod::Post)))
+        }
+        (None, None, Some(_)) => Err(invalid("client_secret was sent without client_id")),
+        (None, _, None) => Ok(None),
+    }
+}
+
+impl TokenRequest {
+    /// Parses a request. Errors are `invalid_request` or
+    /// `unsupported_grant_type`; scope and credential checks come later.
+    pub fn parse(
+        content_type: Option<&str>,
+        authorization: Option<&[u8]>,
+        body: &[u8],
+    ) -> Result<Self, OAuthError> {
+        if !is_form(content_type) {
+            return Err(invalid("the body must be application/x-www-form-urlencoded"));
+        }
+        let mut params = parse_params(body)?;
+        match params.grant_type.as_deref() {
+            None => return Err(invalid("grant_type is missing")),
+            Some("client_credentials") => {}
+            Some(_) => return Err(OAuthError::UnsupportedGrantType),
+        }
+        let basic_attempted = authorization.is_some_and(credentials::is_basic);
+        let (scope, scope_error) = match params.scope.take().map(|s| ScopeSet::parse_request(&s)) {
+            None => (None, None),
+            Some(Ok(set)) if set.is_empty() => (None, None),
+            Some(Ok(set)) => (Some(set), None),
+            Some(Err(err)) => (None, Some(err)),
+        };
+        let credentials = credentials(authorization, params)?;
+        Ok(Self { credentials, scope, basic_attempted, scope_error })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
+
+    use super::*;
+
+    const FORM: Option<&str> = Some("application/x-www-form-urlencoded");
+
+    fn code(result: Result<TokenRequest, OAuthError>) -> String {
+        result.map(|_| "ok".to_owned()).unwrap_or_else(|err| err.to_string())
+    }
+
+    #[test]
+    fn post_credentials_and_scope_are_read() {
+        let body = b"grant_type=client_credentials&client_id=a&client_secret=b&scope=reporting";
+
+        let request = TokenRequest::parse(FORM, None, body).unwrap();
+
+        let (presented, method) = request.credentials.unwrap();
+        assert_eq!((presented.client_id.as_str(), method), ("a", AuthMethod::Post));
+        assert_eq!(request.scope.unwrap().to_string(), "reporting");
+    }
+
+    #[test]
+    fn malformed_requests_are_invalid_request() {
+        let basic = format!("Basic {}", STANDARD.encode("a:b"));
+        let cases: [(Option<&str>, Option<&[u8]>, &[u8]); 7] = [
+            (FORM, None, b"client_id=a&client_secret=b"),
+            (FORM, None, b"grant_type=client_credentials&grant_type=client_credentials"),
+            (FORM, None, b"grant_type=client_credentials&scope=a&scope=b"),
+            (Some("application/json"), None, b"{}"),
+            (None, None, b"grant_type=client_credentials"),
+            (FORM, Some(basic.as_bytes()), b"grant_type=client_credentials&client_secret=b"),
+            (FORM, Some(b"Basic %%%"), b"grant_type=client_credentials"),
+        ];
+        for (content_type, authorization, body) in cases {
+            let result = TokenRequest::parse(content_type, authorization, body);
+
+            assert_eq!(code(result), "invalid_request", "{:?}", String::from_utf8_lossy(body));
+        }
+    }
+
+    #[test]
+    fn other_grant_types_are_unsupported() {
+        let result = TokenRequest::parse(FORM, None, b"grant_type=password&username=x");
+
+        assert_eq!(code(result), "unsupported_grant_type");
+    }
+
+    #[test]
+    fn empty_parameters_count_as_omitted() {
+        let body = b"grant_type=client_credentials&scope=&client_id=&client_secret=";
+
+        let request = TokenRequest::parse(FORM, None, body).unwrap();
+
+        assert_eq!(request.scope, None);
+        assert!(request.credentials.is_none());
+    }
+
+    #[test]
+    fn invalid_utf8_is_refused() {
+        let raw: &[u8] = b"grant_type=client_credentials&client_id=\xff";
+        let encoded: &[u8] = b"grant_type=client_credentials&client_id=%FF";
+
+        assert_eq!(code(TokenRequest::parse(FORM, None, raw)), "invalid_request");
+        assert_eq!(code(TokenRequest::parse(FORM, None, encoded)), "invalid_request");
+    }
+
+    #[test]
+    fn content_type_parameters_are_allowed() {
+        let content_type = Some("Application/X-WWW-Form-Urlencoded; charset=UTF-8");
+
+        let result = TokenRequest::parse(content_type, None, b"grant_type=client_credentials");
+
+        assert_eq!(code(result), "ok");
+    }
+}
