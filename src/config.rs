@@ -21,11 +21,22 @@ use crate::storage::DatabaseUrl;
 #[derive(Args, Debug, Clone)]
 pub struct SettingsArgs {
     /// SQLite path, or `postgres://…` for PostgreSQL.
-    #[arg(long, global = true, env = "KEYMINT_DATABASE_URL", default_value = "keymint.db",
-          hide_env_values = true, hide_default_value = false)]
+    #[arg(
+        long,
+        global = true,
+        env = "KEYMINT_DATABASE_URL",
+        default_value = "keymint.db",
+        hide_env_values = true,
+        hide_default_value = false
+    )]
     pub database_url: String,
     /// Address the HTTP server binds.
-    #[arg(long, global = true, env = "KEYMINT_LISTEN", default_value = "127.0.0.1:8080")]
+    #[arg(
+        long,
+        global = true,
+        env = "KEYMINT_LISTEN",
+        default_value = "127.0.0.1:8080"
+    )]
     pub listen: String,
     /// `iss` of tokens and base of metadata URLs [default: http://<listen>].
     #[arg(long, global = true, env = "KEYMINT_ISSUER")]
@@ -37,25 +48,50 @@ pub struct SettingsArgs {
     #[arg(long, global = true, env = "KEYMINT_KEYS_DIR", default_value = "keys")]
     pub keys_dir: PathBuf,
     /// Algorithm of new signing keys: ES256, EdDSA or RS256.
-    #[arg(long, global = true, env = "KEYMINT_SIGNING_ALG", default_value = "ES256")]
+    #[arg(
+        long,
+        global = true,
+        env = "KEYMINT_SIGNING_ALG",
+        default_value = "ES256"
+    )]
     pub signing_alg: String,
     /// Age in days at which the signing key rotates; 0 turns it off.
-    #[arg(long, global = true, env = "KEYMINT_KEY_ROTATION_DAYS", default_value = "90")]
+    #[arg(
+        long,
+        global = true,
+        env = "KEYMINT_KEY_ROTATION_DAYS",
+        default_value = "90"
+    )]
     pub key_rotation_days: String,
     /// Access-token lifetime in seconds (60 to 86400).
     #[arg(long, global = true, env = "KEYMINT_TOKEN_TTL", default_value = "900")]
     pub token_ttl: String,
     /// Admin-session lifetime in seconds.
-    #[arg(long, global = true, env = "KEYMINT_SESSION_TTL", default_value = "28800")]
+    #[arg(
+        long,
+        global = true,
+        env = "KEYMINT_SESSION_TTL",
+        default_value = "28800"
+    )]
     pub session_ttl: String,
     /// Failed authentications per source address and minute before 429; 0 is off.
-    #[arg(long, global = true, env = "KEYMINT_AUTH_FAILURES_PER_MINUTE", default_value = "60")]
+    #[arg(
+        long,
+        global = true,
+        env = "KEYMINT_AUTH_FAILURES_PER_MINUTE",
+        default_value = "60"
+    )]
     pub auth_failures_per_minute: String,
     /// Log filter in `tracing` EnvFilter syntax.
     #[arg(long, global = true, env = "KEYMINT_LOG", default_value = "info")]
     pub log: String,
     /// Log format: text or json.
-    #[arg(long, global = true, env = "KEYMINT_LOG_FORMAT", default_value = "text")]
+    #[arg(
+        long,
+        global = true,
+        env = "KEYMINT_LOG_FORMAT",
+        default_value = "text"
+    )]
     pub log_format: String,
 }
 
@@ -70,7 +106,11 @@ pub struct SettingError {
 
 impl SettingError {
     fn new(variable: &'static str, flag: &'static str, reason: impl Into<String>) -> Self {
-        Self { variable, flag, reason: reason.into() }
+        Self {
+            variable,
+            flag,
+            reason: reason.into(),
+        }
     }
 
     /// `KEYMINT_LOG` did not parse as a filter.
@@ -118,28 +158,34 @@ pub struct Settings {
     pub log_format: LogFormat,
 }
 
-fn number<T: FromStr>(
+fn number<T>(
     text: &str,
     variable: &'static str,
     flag: &'static str,
     range: std::ops::RangeInclusive<T>,
 ) -> Result<T, SettingError>
 where
-    T: PartialOrd + std::fmt::Display,
+    T: FromStr + PartialOrd + std::fmt::Display,
 {
-    let value: T = text
-        .trim()
-        .parse()
-        .map_err(|_| SettingError::new(variable, flag, format!("`{text}` is not a whole number")))?;
+    let value: T = text.trim().parse().map_err(|_| {
+        SettingError::new(variable, flag, format!("`{text}` is not a whole number"))
+    })?;
     if !range.contains(&value) {
-        let reason =
-            format!("{value} is out of range ({} to {})", range.start(), range.end());
+        let reason = format!(
+            "{value} is out of range ({} to {})",
+            range.start(),
+            range.end()
+        );
         return Err(SettingError::new(variable, flag, reason));
     }
     Ok(value)
 }
 
-fn base_url(text: &str, variable: &'static str, flag: &'static str) -> Result<String, SettingError> {
+fn base_url(
+    text: &str,
+    variable: &'static str,
+    flag: &'static str,
+) -> Result<String, SettingError> {
     let bad = |reason: &str| SettingError::new(variable, flag, format!("`{text}` {reason}"));
     let rest = text
         .strip_prefix("https://")
@@ -167,31 +213,51 @@ impl SettingsArgs {
         };
         let audience = match &self.audience {
             Some(audience) if audience.trim().is_empty() => {
-                return Err(SettingError::new("KEYMINT_AUDIENCE", "audience", "must not be empty"));
+                return Err(SettingError::new(
+                    "KEYMINT_AUDIENCE",
+                    "audience",
+                    "must not be empty",
+                ));
             }
             Some(audience) => audience.clone(),
             None => format!("{issuer}/api"),
         };
         if self.database_url.trim().is_empty() {
             let reason = "must be a SQLite path or a postgres:// URL";
-            return Err(SettingError::new("KEYMINT_DATABASE_URL", "database-url", reason));
+            return Err(SettingError::new(
+                "KEYMINT_DATABASE_URL",
+                "database-url",
+                reason,
+            ));
         }
         let signing_alg = self
             .signing_alg
             .parse()
             .map_err(|reason| SettingError::new("KEYMINT_SIGNING_ALG", "signing-alg", reason))?;
         let rotation = "KEYMINT_KEY_ROTATION_DAYS";
-        let key_rotation_days =
-            number(&self.key_rotation_days, rotation, "key-rotation-days", 0..=36_500)?;
+        let key_rotation_days = number(
+            &self.key_rotation_days,
+            rotation,
+            "key-rotation-days",
+            0..=36_500,
+        )?;
         let failures = "KEYMINT_AUTH_FAILURES_PER_MINUTE";
-        let auth_failures =
-            number(&self.auth_failures_per_minute, failures, "auth-failures-per-minute", 0..=1_000_000)?;
+        let auth_failures = number(
+            &self.auth_failures_per_minute,
+            failures,
+            "auth-failures-per-minute",
+            0..=1_000_000,
+        )?;
         let log_format = match self.log_format.as_str() {
             "text" => LogFormat::Text,
             "json" => LogFormat::Json,
             other => {
                 let reason = format!("`{other}` is not one of text, json");
-                return Err(SettingError::new("KEYMINT_LOG_FORMAT", "log-format", reason));
+                return Err(SettingError::new(
+                    "KEYMINT_LOG_FORMAT",
+                    "log-format",
+                    reason,
+                ));
             }
         };
         Ok(Settings {
@@ -202,8 +268,18 @@ impl SettingsArgs {
             keys_dir: self.keys_dir.clone(),
             signing_alg,
             key_rotation_days: (key_rotation_days > 0).then_some(key_rotation_days),
-            token_ttl: number(&self.token_ttl, "KEYMINT_TOKEN_TTL", "token-ttl", 60..=86_400)?,
-            session_ttl: number(&self.session_ttl, "KEYMINT_SESSION_TTL", "session-ttl", 60..=604_800)?,
+            token_ttl: number(
+                &self.token_ttl,
+                "KEYMINT_TOKEN_TTL",
+                "token-ttl",
+                60..=86_400,
+            )?,
+            session_ttl: number(
+                &self.session_ttl,
+                "KEYMINT_SESSION_TTL",
+                "session-ttl",
+                60..=604_800,
+            )?,
             auth_failures_per_minute: (auth_failures > 0).then_some(auth_failures),
             log: self.log.clone(),
             log_format,

@@ -59,7 +59,11 @@ impl KeySet {
     fn new(current: SigningKey, published: Vec<PublicJwk>) -> Self {
         let jwks_json = serde_json::to_vec(&serde_json::json!({ "keys": &published }))
             .unwrap_or_else(|_| br#"{"keys":[]}"#.to_vec());
-        Self { current: Arc::new(current), published, jwks_json }
+        Self {
+            current: Arc::new(current),
+            published,
+            jwks_json,
+        }
     }
 
     /// The key that signs new tokens.
@@ -95,7 +99,10 @@ impl KeyRing {
     ) -> Result<Self, KeyRingError> {
         ensure_keys(conn, &master, algorithm)?;
         let keys = load(conn, &master)?;
-        Ok(Self { master, keys: ArcSwap::from_pointee(keys) })
+        Ok(Self {
+            master,
+            keys: ArcSwap::from_pointee(keys),
+        })
     }
 
     /// The keys as they are now; cheap, never blocks.
@@ -118,8 +125,10 @@ fn ensure_keys(
 ) -> Result<(), KeyRingError> {
     let rows = signing_keys::list_published(conn).map_err(StorageError::from)?;
     let has = |wanted: &str| rows.iter().any(|row| row.status == wanted);
-    let missing: Vec<&str> =
-        [status::CURRENT, status::NEXT].into_iter().filter(|wanted| !has(wanted)).collect();
+    let missing: Vec<&str> = [status::CURRENT, status::NEXT]
+        .into_iter()
+        .filter(|wanted| !has(wanted))
+        .collect();
     if missing.is_empty() {
         return Ok(());
     }
@@ -128,7 +137,9 @@ fn ensure_keys(
         .map(|wanted| generate_row(master, algorithm, wanted))
         .collect::<Result<Vec<_>, _>>()?;
     let inserted = conn.transaction(|conn| {
-        generated.iter().try_for_each(|row| signing_keys::insert(conn, &row.as_new()))
+        generated
+            .iter()
+            .try_for_each(|row| signing_keys::insert(conn, &row.as_new()))
     });
     match inserted.map_err(StorageError::from) {
         Ok(()) => {
@@ -173,10 +184,16 @@ fn generate_row(
     algorithm: SigningAlgorithm,
     wanted: &str,
 ) -> Result<GeneratedKey, KeyRingError> {
-    let (key, der) = SigningKey::generate(algorithm)
-        .map_err(|source| KeyRingError::BadKey { kid: "(new)".into(), source })?;
+    let (key, der) = SigningKey::generate(algorithm).map_err(|source| KeyRingError::BadKey {
+        kid: "(new)".into(),
+        source,
+    })?;
     let kid = key.kid().to_owned();
-    let status = if wanted == status::CURRENT { status::CURRENT } else { status::NEXT };
+    let status = if wanted == status::CURRENT {
+        status::CURRENT
+    } else {
+        status::NEXT
+    };
     Ok(GeneratedKey {
         sealed: master.seal(Purpose::SigningKeys, &kid, der.expose_secret()),
         public_jwk: serde_json::to_string(key.public_jwk()).unwrap_or_default(),
@@ -189,8 +206,10 @@ fn generate_row(
 
 fn load(conn: &mut DbConnection, master: &MasterKey) -> Result<KeySet, KeyRingError> {
     let rows = signing_keys::list_published(conn).map_err(StorageError::from)?;
-    let current_row =
-        rows.iter().find(|row| row.status == status::CURRENT).ok_or(KeyRingError::NoCurrentKey)?;
+    let current_row = rows
+        .iter()
+        .find(|row| row.status == status::CURRENT)
+        .ok_or(KeyRingError::NoCurrentKey)?;
     let current = open_key(master, current_row)?;
     let mut published = vec![current.public_jwk().clone()];
     for row in rows.iter().filter(|row| row.status != status::CURRENT) {

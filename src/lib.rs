@@ -24,3 +24,5 @@ pub mod startup;
 pub mod storage;
 #[cfg(feature = "server")]
 pub mod telemetry;
+#[cfg(feature = "verify")]
+pub mod verify;

@@ -11,7 +11,12 @@ use keymint::telemetry;
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(err) if matches!(err.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
+        Err(err)
+            if matches!(
+                err.kind(),
+                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+            ) =>
+        {
             let _ = err.print();
             return ExitCode::SUCCESS;
         }
@@ -32,7 +37,10 @@ fn main() -> ExitCode {
 
 /// Prints the first line of `message` on stderr and exits non-zero.
 fn fail(message: &str) -> ExitCode {
-    let line = message.lines().find(|line| !line.trim().is_empty()).unwrap_or("failed");
+    let line = message
+        .lines()
+        .find(|line| !line.trim().is_empty())
+        .unwrap_or("failed");
     let line = line.trim().trim_start_matches("error: ");
     eprintln!("keymint: {line}");
     ExitCode::FAILURE

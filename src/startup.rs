@@ -6,12 +6,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use diesel::Connection;
 
 use crate::config::Settings;
 use crate::crypto::MasterKey;
 use crate::http::{self, AppState};
 use crate::keyring::KeyRing;
-use crate::storage::{Db, migrations};
+use crate::storage::{self, Db, DbConnection, migrations};
 
 /// How long a request waits for a database connection before it is told
 /// the database is unavailable.
@@ -34,6 +35,21 @@ pub fn open_database(settings: &Settings) -> anyhow::Result<Db> {
         tracing::info!(migration = version, "applied migration");
     }
     Ok(db)
+}
+
+/// Opens one connection without a pool and applies pending migrations: the
+/// CLI's way in. A pool would keep background threads using libpq while the
+/// process exits, which some libpq builds abort on.
+pub fn open_connection(settings: &Settings) -> anyhow::Result<DbConnection> {
+    let url = &settings.database_url;
+    let mut conn = DbConnection::establish(url.expose_secret())
+        .with_context(|| format!("failed to open the database {url}"))?;
+    if let DbConnection::Sqlite(sqlite) = &mut conn {
+        storage::configure_sqlite(sqlite).with_context(|| format!("failed to configure {url}"))?;
+    }
+    migrations::run_pending(&mut conn)
+        .with_context(|| format!("failed to migrate the database {url}"))?;
+    Ok(conn)
 }
 
 /// Opens everything the server needs: database, master key, signing keys.

@@ -26,8 +26,8 @@ pub enum AccountCommand {
 pub fn run(command: AccountCommand, settings: &Settings) -> anyhow::Result<()> {
     match command {
         AccountCommand::Create { name, partner } => {
-            let db = startup::open_database(settings)?;
-            let account = db.run_blocking(|conn| accounts::create(conn, &name, partner, &Actor::Cli))?;
+            let mut conn = startup::open_connection(settings)?;
+            let account = accounts::create(&mut conn, &name, partner, &Actor::Cli)?;
             print_json(&account)
         }
     }

@@ -34,9 +34,13 @@ pub enum ClientCommand {
 
 /// Runs a client command.
 pub fn run(command: ClientCommand, settings: &Settings) -> anyhow::Result<()> {
-    let db = startup::open_database(settings)?;
+    let mut conn = startup::open_connection(settings)?;
     match command {
-        ClientCommand::Create { account, name, scopes } => {
+        ClientCommand::Create {
+            account,
+            name,
+            scopes,
+        } => {
             let request = NewClientRequest {
                 account_id: &account,
                 name: &name,
@@ -44,11 +48,11 @@ pub fn run(command: ClientCommand, settings: &Settings) -> anyhow::Result<()> {
                 actor: &Actor::Cli,
                 source_ip: None,
             };
-            let created = db.run_blocking(|conn| clients::create(conn, &request))?;
+            let created = clients::create(&mut conn, &request)?;
             print_json(&created)
         }
         ClientCommand::Revoke { client_id } => {
-            db.run_blocking(|conn| clients::revoke_by_client_id(conn, &client_id, &Actor::Cli))?;
+            clients::revoke_by_client_id(&mut conn, &client_id, &Actor::Cli)?;
             print_json(&json!({ "client_id": client_id, "status": "revoked" }))
         }
     }

@@ -5,7 +5,7 @@ use crate::startup;
 
 /// Applies pending migrations (opening the database applies them).
 pub fn run(settings: &Settings) -> anyhow::Result<()> {
-    startup::open_database(settings)?;
+    startup::open_connection(settings)?;
     tracing::info!(database = %settings.database_url, "database is up to date");
     Ok(())
 }

@@ -48,18 +48,32 @@ fn read_password() -> anyhow::Result<String> {
         .take(4096)
         .read_to_string(&mut input)
         .context("failed to read the password from standard input")?;
-    Ok(input.strip_suffix('\n').map(|s| s.strip_suffix('\r').unwrap_or(s)).unwrap_or(&input).into())
+    Ok(input
+        .strip_suffix('\n')
+        .map(|s| s.strip_suffix('\r').unwrap_or(s))
+        .unwrap_or(&input)
+        .into())
 }
 
 /// Runs a user command.
 pub fn run(command: UserCommand, settings: &Settings) -> anyhow::Result<()> {
     match command {
-        UserCommand::Create { account, email, role, password_stdin } => {
+        UserCommand::Create {
+            account,
+            email,
+            role,
+            password_stdin,
+        } => {
             let password = password_stdin.then(read_password).transpose()?;
-            let db = startup::open_database(settings)?;
-            let (user, password) = db.run_blocking(|conn| {
-                users::create(conn, &account, &email, role, password.as_deref(), &Actor::Cli)
-            })?;
+            let mut conn = startup::open_connection(settings)?;
+            let (user, password) = users::create(
+                &mut conn,
+                &account,
+                &email,
+                role,
+                password.as_deref(),
+                &Actor::Cli,
+            )?;
             print_json(&Created { user, password })
         }
     }

@@ -45,14 +45,23 @@ impl PublicJwk {
         let members = [("crv", "P-256"), ("kty", "EC")];
         let (x, y) = (URL_SAFE_NO_PAD.encode(x), URL_SAFE_NO_PAD.encode(y));
         let kid = thumbprint(&[members[0], members[1], ("x", &x), ("y", &y)]);
-        Some(Self { crv: Some("P-256".into()), x: Some(x), y: Some(y), ..Self::base("EC", alg, kid) })
+        Some(Self {
+            crv: Some("P-256".into()),
+            x: Some(x),
+            y: Some(y),
+            ..Self::base("EC", alg, kid)
+        })
     }
 
     /// An Ed25519 key (RFC 8037) from its 32 public bytes.
     pub fn okp_ed25519(alg: &str, public: &[u8]) -> Self {
         let x = URL_SAFE_NO_PAD.encode(public);
         let kid = thumbprint(&[("crv", "Ed25519"), ("kty", "OKP"), ("x", &x)]);
-        Self { crv: Some("Ed25519".into()), x: Some(x), ..Self::base("OKP", alg, kid) }
+        Self {
+            crv: Some("Ed25519".into()),
+            x: Some(x),
+            ..Self::base("OKP", alg, kid)
+        }
     }
 
     /// An RSA key from its big-endian modulus and exponent.
@@ -60,7 +69,11 @@ impl PublicJwk {
         let n = URL_SAFE_NO_PAD.encode(modulus);
         let e = URL_SAFE_NO_PAD.encode(exponent);
         let kid = thumbprint(&[("e", &e), ("kty", "RSA"), ("n", &n)]);
-        Self { n: Some(n), e: Some(e), ..Self::base("RSA", alg, kid) }
+        Self {
+            n: Some(n),
+            e: Some(e),
+            ..Self::base("RSA", alg, kid)
+        }
     }
 
     fn base(kty: &str, alg: &str, kid: String) -> Self {
@@ -82,7 +95,10 @@ impl PublicJwk {
 /// as JSON with no white space; base64url without padding. Every member
 /// value we pass is base64url or a fixed name, so none needs escaping.
 fn thumbprint(members: &[(&str, &str)]) -> String {
-    let body: Vec<String> = members.iter().map(|(k, v)| format!("\"{k}\":\"{v}\"")).collect();
+    let body: Vec<String> = members
+        .iter()
+        .map(|(k, v)| format!("\"{k}\":\"{v}\""))
+        .collect();
     let canonical = format!("{{{}}}", body.join(","));
     URL_SAFE_NO_PAD.encode(digest::digest(&digest::SHA256, canonical.as_bytes()))
 }

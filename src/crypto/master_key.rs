@@ -95,11 +95,16 @@ impl MasterKey {
     }
 
     fn from_bytes(bytes: &[u8]) -> Self {
-        Self { prk: hkdf::Salt::new(hkdf::HKDF_SHA256, b"keymint master key").extract(bytes) }
+        Self {
+            prk: hkdf::Salt::new(hkdf::HKDF_SHA256, b"keymint master key").extract(bytes),
+        }
     }
 
     fn parse_file(path: &Path, text: &str) -> Result<Self, MasterKeyError> {
-        let io_err = |source| MasterKeyError::Io { path: path.to_owned(), source };
+        let io_err = |source| MasterKeyError::Io {
+            path: path.to_owned(),
+            source,
+        };
         let mode = fs::metadata(path).map_err(io_err)?.permissions().mode();
         if mode & 0o077 != 0 {
             return Err(MasterKeyError::TooOpen(path.to_owned()));
@@ -117,7 +122,11 @@ impl MasterKey {
             let path = path.to_owned();
             move |source| MasterKeyError::Io { path, source }
         };
-        fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(io_err(dir))?;
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(io_err(dir))?;
         let bytes = random::bytes::<32>();
         let tmp = dir.join(format!(".{FILE_NAME}.{}", random::token::<6>()));
         let mut file = fs::OpenOptions::new()
@@ -142,16 +151,22 @@ impl MasterKey {
                 let text = fs::read_to_string(path).map_err(io_err(path))?;
                 Self::parse_file(path, &text)
             }
-            Err(source) => Err(MasterKeyError::Io { path: path.to_owned(), source }),
+            Err(source) => Err(MasterKeyError::Io {
+                path: path.to_owned(),
+                source,
+            }),
         }
     }
 
+    #[expect(clippy::expect_used, reason = "HKDF-SHA-256 always yields 32 bytes")]
     fn subkey(&self, purpose: Purpose) -> LessSafeKey {
         // Expansion fails only when the requested length exceeds what HKDF
         // can produce; 32 bytes for AES-256 is far below that limit.
-        #[expect(clippy::expect_used, reason = "HKDF-SHA-256 always yields 32 bytes")]
         let info = [purpose.info()];
-        let okm = self.prk.expand(&info, &aead::AES_256_GCM).expect("HKDF yields 32 bytes");
+        let okm = self
+            .prk
+            .expand(&info, &aead::AES_256_GCM)
+            .expect("HKDF yields 32 bytes");
         LessSafeKey::new(UnboundKey::from(okm))
     }
 
@@ -199,10 +214,17 @@ mod tests {
         let key = MasterKey::ephemeral();
         let sealed = key.seal(Purpose::SigningKeys, "kid-1", b"private");
 
-        assert_eq!(key.open(Purpose::SigningKeys, "kid-1", &sealed).unwrap(), b"private");
+        assert_eq!(
+            key.open(Purpose::SigningKeys, "kid-1", &sealed).unwrap(),
+            b"private"
+        );
         assert!(key.open(Purpose::SigningKeys, "kid-2", &sealed).is_err());
         assert!(key.open(Purpose::TotpSecrets, "kid-1", &sealed).is_err());
-        assert!(MasterKey::ephemeral().open(Purpose::SigningKeys, "kid-1", &sealed).is_err());
+        assert!(
+            MasterKey::ephemeral()
+                .open(Purpose::SigningKeys, "kid-1", &sealed)
+                .is_err()
+        );
         assert!(key.open(Purpose::SigningKeys, "kid-1", "v1.AAAA").is_err());
     }
 
@@ -215,9 +237,15 @@ mod tests {
         let second = MasterKey::load_or_create(&keys).unwrap();
         let sealed = first.seal(Purpose::TotpSecrets, "u", b"x");
 
-        let mode = fs::metadata(keys.join(FILE_NAME)).unwrap().permissions().mode();
+        let mode = fs::metadata(keys.join(FILE_NAME))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
-        assert_eq!(second.open(Purpose::TotpSecrets, "u", &sealed).unwrap(), b"x");
+        assert_eq!(
+            second.open(Purpose::TotpSecrets, "u", &sealed).unwrap(),
+            b"x"
+        );
     }
 
     #[test]

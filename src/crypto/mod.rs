@@ -5,7 +5,12 @@
 //! Pure functions over immutable key state: nothing here touches the
 //! database, the network or HTTP.
 
-#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 pub mod jwk;
 pub mod master_key;

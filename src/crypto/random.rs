@@ -18,10 +18,14 @@ pub fn rng() -> &'static SystemRandom {
 /// The OS generator failing means the machine cannot produce keys or
 /// secrets at all; there is nothing safe to fall back to, so this aborts the
 /// request or command with a panic rather than return predictable bytes.
-#[expect(clippy::expect_used, reason = "no safe fallback when the OS CSPRNG fails")]
+#[expect(
+    clippy::expect_used,
+    reason = "no safe fallback when the OS CSPRNG fails"
+)]
 pub fn bytes<const N: usize>() -> [u8; N] {
     let mut out = [0u8; N];
-    RNG.fill(&mut out).expect("the operating system's CSPRNG failed");
+    RNG.fill(&mut out)
+        .expect("the operating system's CSPRNG failed");
     out
 }
 

@@ -156,7 +156,12 @@ impl SigningKey {
         };
         let header = format!(r#"{{"alg":"{name}","typ":"at+jwt","kid":"{}"}}"#, jwk.kid);
         let header_b64 = URL_SAFE_NO_PAD.encode(header);
-        Ok(Self { algorithm, pair, jwk, header_b64 })
+        Ok(Self {
+            algorithm,
+            pair,
+            jwk,
+            header_b64,
+        })
     }
 
     /// The key's algorithm.
@@ -190,14 +195,16 @@ impl SigningKey {
     fn sign_bytes(&self, message: &[u8]) -> Result<Vec<u8>, KeyError> {
         let failed = |_| KeyError::Signing(self.algorithm);
         match &self.pair {
-            Pair::Es256(pair) => {
-                pair.sign(random::rng(), message).map(|sig| sig.as_ref().to_vec()).map_err(failed)
-            }
+            Pair::Es256(pair) => pair
+                .sign(random::rng(), message)
+                .map(|sig| sig.as_ref().to_vec())
+                .map_err(failed),
             Pair::EdDsa(pair) => Ok(pair.sign(message).as_ref().to_vec()),
             Pair::Rs256(pair) => {
                 let mut out = vec![0u8; pair.public().modulus_len()];
                 let padding = &signature::RSA_PKCS1_SHA256;
-                pair.sign(padding, random::rng(), message, &mut out).map_err(failed)?;
+                pair.sign(padding, random::rng(), message, &mut out)
+                    .map_err(failed)?;
                 Ok(out)
             }
         }
@@ -237,7 +244,9 @@ mod tests {
 
         assert_eq!(key.kid(), reloaded.kid());
         assert_eq!(token.split('.').count(), 3);
-        let header = URL_SAFE_NO_PAD.decode(token.split('.').next().unwrap()).unwrap();
+        let header = URL_SAFE_NO_PAD
+            .decode(token.split('.').next().unwrap())
+            .unwrap();
         let header: serde_json::Value = serde_json::from_slice(&header).unwrap();
         assert_eq!(header["alg"], algorithm.as_str());
         assert_eq!(header["typ"], "at+jwt");
@@ -260,6 +269,9 @@ mod tests {
 
         let result = SigningKey::from_pkcs8(SigningAlgorithm::Es256, &der);
 
-        assert!(matches!(result, Err(KeyError::Rejected(SigningAlgorithm::Es256))));
+        assert!(matches!(
+            result,
+            Err(KeyError::Rejected(SigningAlgorithm::Es256))
+        ));
     }
 }

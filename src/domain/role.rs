@@ -32,7 +32,9 @@ impl FromStr for Role {
         match text {
             "owner" => Ok(Role::Owner),
             "member" => Ok(Role::Member),
-            other => Err(format!("unknown role `{other}`: expected `owner` or `member`")),
+            other => Err(format!(
+                "unknown role `{other}`: expected `owner` or `member`"
+            )),
         }
     }
 }

@@ -21,7 +21,11 @@ pub enum Scope {
 
 impl Scope {
     /// Every scope, in the canonical order used when printing a set.
-    pub const ALL: [Scope; 3] = [Scope::Configuration, Scope::Reporting, Scope::AccountManagement];
+    pub const ALL: [Scope; 3] = [
+        Scope::Configuration,
+        Scope::Reporting,
+        Scope::AccountManagement,
+    ];
 
     /// The wire spelling.
     pub fn as_str(self) -> &'static str {
@@ -144,12 +148,15 @@ impl ScopeSet {
 
     /// The scopes in canonical order.
     pub fn iter(self) -> impl Iterator<Item = Scope> {
-        Scope::ALL.into_iter().filter(move |scope| self.contains(*scope))
+        Scope::ALL
+            .into_iter()
+            .filter(move |scope| self.contains(*scope))
     }
 
     /// The first scope that an account of this kind may not hold.
     pub fn first_disallowed(self, partner_account: bool) -> Option<Scope> {
-        self.iter().find(|scope| !scope.allowed_for(partner_account))
+        self.iter()
+            .find(|scope| !scope.allowed_for(partner_account))
     }
 }
 
@@ -198,7 +205,10 @@ mod tests {
             ScopeSet::from_grant(["reporting", "reporting"]),
             Err(ScopeError::Repeated(Scope::Reporting))
         );
-        assert_eq!(ScopeSet::from_grant(Vec::<String>::new()), Err(ScopeError::Empty));
+        assert_eq!(
+            ScopeSet::from_grant(Vec::<String>::new()),
+            Err(ScopeError::Empty)
+        );
         assert!(ScopeSet::from_grant(["configuration", "account-management"]).is_ok());
     }
 
@@ -210,7 +220,10 @@ mod tests {
 
         assert!(one.is_subset_of(both));
         assert!(!partner.is_subset_of(both));
-        assert_eq!(partner.first_disallowed(false), Some(Scope::AccountManagement));
+        assert_eq!(
+            partner.first_disallowed(false),
+            Some(Scope::AccountManagement)
+        );
         assert_eq!(partner.first_disallowed(true), None);
     }
 
@@ -219,6 +232,9 @@ mod tests {
         let set = ScopeSet::from_grant(["account-management", "configuration"]).unwrap();
 
         assert_eq!(ScopeSet::from_stored(&set.to_string()), Some(set));
-        assert_eq!(serde_json::to_string(&set).unwrap(), r#"["configuration","account-management"]"#);
+        assert_eq!(
+            serde_json::to_string(&set).unwrap(),
+            r#"["configuration","account-management"]"#
+        );
     }
 }

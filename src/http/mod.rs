@@ -34,7 +34,12 @@ impl AppState {
     /// Builds the state, rendering what never changes while running.
     pub fn new(db: Db, keys: Arc<KeyRing>, settings: Arc<Settings>) -> Self {
         let metadata_json = oauth::metadata::render(&settings);
-        Self { db, keys, settings, metadata_json }
+        Self {
+            db,
+            keys,
+            settings,
+            metadata_json,
+        }
     }
 }
 

@@ -20,7 +20,11 @@ pub struct AccountView {
 
 impl From<AccountRow> for AccountView {
     fn from(row: AccountRow) -> Self {
-        Self { id: row.id, name: row.name, partner: row.partner }
+        Self {
+            id: row.id,
+            name: row.name,
+            partner: row.partner,
+        }
     }
 }
 
@@ -44,7 +48,12 @@ pub fn create(
 ) -> Result<AccountView, CreateAccountError> {
     let name = crate::service::clients::valid_name(name).ok_or(CreateAccountError::InvalidName)?;
     let id = AccountId::generate();
-    let new = NewAccount { id: id.as_str(), name, partner, created_at: storage::now() };
+    let new = NewAccount {
+        id: id.as_str(),
+        name,
+        partner,
+        created_at: storage::now(),
+    };
 
     diesel::Connection::transaction(conn, |conn| {
         accounts::insert(conn, &new)?;
@@ -62,5 +71,9 @@ pub fn create(
     })
     .map_err(StorageError::from)?;
 
-    Ok(AccountView { id: id.into_string(), name: name.to_owned(), partner })
+    Ok(AccountView {
+        id: id.into_string(),
+        name: name.to_owned(),
+        partner,
+    })
 }

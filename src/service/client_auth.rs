@@ -6,7 +6,12 @@
 //! both end in the same outcome, so neither the answer nor its timing tells
 //! an attacker which client ids exist.
 
-#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use crate::crypto::{ClientId, ClientSecret, SecretHash};
 use crate::domain::ScopeSet;
@@ -61,8 +66,12 @@ pub fn authenticate(
     secret: &ClientSecret,
 ) -> Result<AuthenticatedClient, ClientAuthError> {
     let row = clients::find_by_client_id(conn, client_id.as_str()).map_err(StorageError::from)?;
-    let stored = row.as_ref().and_then(|row| SecretHash::from_stored(&row.secret_hash));
-    let matches = stored.unwrap_or_else(SecretHash::unmatchable).matches(secret);
+    let stored = row
+        .as_ref()
+        .and_then(|row| SecretHash::from_stored(&row.secret_hash));
+    let matches = stored
+        .unwrap_or_else(SecretHash::unmatchable)
+        .matches(secret);
     let Some(row) = row else {
         return Err(ClientAuthError::UnknownClient);
     };
@@ -74,5 +83,9 @@ pub fn authenticate(
     }
     let scopes = ScopeSet::from_stored(&row.scopes)
         .ok_or_else(|| StorageError::Corrupt(format!("scopes of client {}", row.id)))?;
-    Ok(AuthenticatedClient { client_id: client_id.clone(), account_id: row.account_id, scopes })
+    Ok(AuthenticatedClient {
+        client_id: client_id.clone(),
+        account_id: row.account_id,
+        scopes,
+    })
 }

@@ -45,7 +45,11 @@ impl ClientView {
             name: row.name,
             client_id: row.client_id,
             scopes,
-            status: if row.revoked_at.is_some() { "revoked" } else { "active" },
+            status: if row.revoked_at.is_some() {
+                "revoked"
+            } else {
+                "active"
+            },
             created_at: rfc3339(row.created_at),
             created_by: row.created_by,
             revoked_at: row.revoked_at.map(rfc3339),

@@ -16,5 +16,6 @@ pub mod users;
 
 /// Formats a stored UTC time as RFC 3339 with a `Z`, as every API shows it.
 pub fn rfc3339(at: chrono::NaiveDateTime) -> String {
-    at.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    at.and_utc()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }

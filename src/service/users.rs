@@ -68,13 +68,17 @@ pub fn create(
     password: Option<&str>,
     actor: &Actor,
 ) -> Result<(UserView, Option<String>), CreateUserError> {
-    let email = normalise_email(email).ok_or_else(|| CreateUserError::InvalidEmail(email.into()))?;
+    let email =
+        normalise_email(email).ok_or_else(|| CreateUserError::InvalidEmail(email.into()))?;
     let generated = password.is_none().then(password::generate);
     let clear = password.or(generated.as_deref()).unwrap_or_default();
     if clear.is_empty() || clear.len() > 1024 {
         return Err(CreateUserError::InvalidPassword);
     }
-    if accounts::find(conn, account_id).map_err(StorageError::from)?.is_none() {
+    if accounts::find(conn, account_id)
+        .map_err(StorageError::from)?
+        .is_none()
+    {
         return Err(CreateUserError::AccountNotFound(account_id.into()));
     }
     let password_hash = password::hash(clear).map_err(|_| CreateUserError::Hashing)?;
@@ -107,7 +111,12 @@ pub fn create(
         other => other?,
     }
 
-    let view = UserView { id: id.into_string(), email, role, account_id: account_id.into() };
+    let view = UserView {
+        id: id.into_string(),
+        email,
+        role,
+        account_id: account_id.into(),
+    };
     Ok((view, generated))
 }
 
@@ -117,7 +126,10 @@ mod tests {
 
     #[test]
     fn emails_are_lower_cased_and_checked() {
-        assert_eq!(normalise_email(" Ann@Example.COM ").as_deref(), Some("ann@example.com"));
+        assert_eq!(
+            normalise_email(" Ann@Example.COM ").as_deref(),
+            Some("ann@example.com")
+        );
         assert_eq!(normalise_email("ann@localhost"), None);
         assert_eq!(normalise_email("ann example@x.io"), None);
         assert_eq!(normalise_email("@x.io"), None);

@@ -36,10 +36,17 @@ pub struct AccountRow {
 
 /// Inserts an account.
 pub fn insert(conn: &mut DbConnection, account: &NewAccount<'_>) -> QueryResult<()> {
-    diesel::insert_into(accounts::table).values(account).execute(conn).map(drop)
+    diesel::insert_into(accounts::table)
+        .values(account)
+        .execute(conn)
+        .map(drop)
 }
 
 /// The account with `id`, if any.
 pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<AccountRow>> {
-    accounts::table.find(id).select(AccountRow::as_select()).first(conn).optional()
+    accounts::table
+        .find(id)
+        .select(AccountRow::as_select())
+        .first(conn)
+        .optional()
 }

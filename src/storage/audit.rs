@@ -53,7 +53,10 @@ pub struct AuditEventRow {
 
 /// Appends an event.
 pub fn insert(conn: &mut DbConnection, event: &NewAuditEvent<'_>) -> QueryResult<()> {
-    diesel::insert_into(audit_events::table).values(event).execute(conn).map(drop)
+    diesel::insert_into(audit_events::table)
+        .values(event)
+        .execute(conn)
+        .map(drop)
 }
 
 /// Up to `limit` of the account's events older than `before` (an event id),

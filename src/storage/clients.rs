@@ -67,11 +67,17 @@ impl std::fmt::Debug for ClientRow {
 
 /// Inserts a client.
 pub fn insert(conn: &mut DbConnection, client: &NewClient<'_>) -> QueryResult<()> {
-    diesel::insert_into(clients::table).values(client).execute(conn).map(drop)
+    diesel::insert_into(clients::table)
+        .values(client)
+        .execute(conn)
+        .map(drop)
 }
 
 /// The client authenticating as `client_id`, if any.
-pub fn find_by_client_id(conn: &mut DbConnection, client_id: &str) -> QueryResult<Option<ClientRow>> {
+pub fn find_by_client_id(
+    conn: &mut DbConnection,
+    client_id: &str,
+) -> QueryResult<Option<ClientRow>> {
     clients::table
         .filter(clients::client_id.eq(client_id))
         .select(ClientRow::as_select())
@@ -104,8 +110,12 @@ pub fn list_for_account(conn: &mut DbConnection, account_id: &str) -> QueryResul
 /// Marks the client revoked unless it already is; returns whether this call
 /// revoked it.
 pub fn revoke(conn: &mut DbConnection, id: &str, at: NaiveDateTime) -> QueryResult<bool> {
-    let updated = diesel::update(clients::table.find(id).filter(clients::revoked_at.is_null()))
-        .set(clients::revoked_at.eq(at))
-        .execute(conn)?;
+    let updated = diesel::update(
+        clients::table
+            .find(id)
+            .filter(clients::revoked_at.is_null()),
+    )
+    .set(clients::revoked_at.eq(at))
+    .execute(conn)?;
     Ok(updated == 1)
 }

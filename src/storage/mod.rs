@@ -15,7 +15,7 @@ pub mod signing_keys;
 pub mod users;
 
 pub use error::StorageError;
-pub use pool::{Backend, Db, DbConnection, DatabaseUrl};
+pub use pool::{Backend, DatabaseUrl, Db, DbConnection, configure_sqlite};
 
 /// The current time as stored: UTC, truncated to microseconds, which is the
 /// precision PostgreSQL keeps, so a value reads back exactly as written.
@@ -23,5 +23,7 @@ pub fn now() -> chrono::NaiveDateTime {
     use chrono::{DurationRound, TimeDelta};
 
     let now = chrono::Utc::now();
-    now.duration_trunc(TimeDelta::microseconds(1)).unwrap_or(now).naive_utc()
+    now.duration_trunc(TimeDelta::microseconds(1))
+        .unwrap_or(now)
+        .naive_utc()
 }

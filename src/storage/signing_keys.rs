@@ -74,7 +74,10 @@ impl std::fmt::Debug for SigningKeyRow {
 
 /// Inserts a key.
 pub fn insert(conn: &mut DbConnection, key: &NewSigningKey<'_>) -> QueryResult<()> {
-    diesel::insert_into(signing_keys::table).values(key).execute(conn).map(drop)
+    diesel::insert_into(signing_keys::table)
+        .values(key)
+        .execute(conn)
+        .map(drop)
 }
 
 /// Every key that is not retired, oldest first.

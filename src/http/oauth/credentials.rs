@@ -35,7 +35,9 @@ fn malformed() -> OAuthError {
 /// Whether an Authorization header value uses the Basic scheme
 /// (case-insensitive, RFC 7617 §2).
 pub fn is_basic(value: &[u8]) -> bool {
-    value.get(..6).is_some_and(|scheme| scheme.eq_ignore_ascii_case(b"basic "))
+    value
+        .get(..6)
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case(b"basic "))
 }
 
 /// Decodes a `Basic` Authorization header value.
@@ -55,7 +57,10 @@ pub fn parse_basic(value: &[u8]) -> Result<PresentedCredentials, OAuthError> {
     if client_id.is_empty() {
         return Err(malformed());
     }
-    Ok(PresentedCredentials { client_id, client_secret })
+    Ok(PresentedCredentials {
+        client_id,
+        client_secret,
+    })
 }
 
 /// `application/x-www-form-urlencoded` decoding of one value; `None` when

@@ -88,14 +88,19 @@ impl ResponseError for OAuthError {
 
     fn error_response(&self) -> HttpResponse {
         if let OAuthError::Internal(cause) = self {
-            tracing::error!(error = format!("{cause:#}"), "token request failed unexpectedly");
+            tracing::error!(
+                error = format!("{cause:#}"),
+                "token request failed unexpectedly"
+            );
         }
         let mut response = HttpResponse::build(self.status_code());
         response
             .insert_header((header::CACHE_CONTROL, "no-store"))
             .insert_header((header::PRAGMA, "no-cache"));
         match self {
-            OAuthError::InvalidClient { basic_attempted: true } => {
+            OAuthError::InvalidClient {
+                basic_attempted: true,
+            } => {
                 response.insert_header((header::WWW_AUTHENTICATE, r#"Basic realm="keymint""#));
             }
             OAuthError::TemporarilyUnavailable => {
@@ -103,6 +108,9 @@ impl ResponseError for OAuthError {
             }
             _ => {}
         }
-        response.json(Body { error: self.code(), error_description: self.description() })
+        response.json(Body {
+            error: self.code(),
+            error_description: self.description(),
+        })
     }
 }

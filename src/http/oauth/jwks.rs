@@ -14,7 +14,10 @@ pub const JWKS_MAX_AGE_SECS: u32 = 300;
 pub async fn get_jwks(state: web::Data<AppState>) -> HttpResponse {
     let keys = state.keys.snapshot();
     HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, format!("public, max-age={JWKS_MAX_AGE_SECS}")))
+        .insert_header((
+            header::CACHE_CONTROL,
+            format!("public, max-age={JWKS_MAX_AGE_SECS}"),
+        ))
         .content_type("application/jwk-set+json")
         .body(keys.jwks_json().to_vec())
 }

@@ -1,7 +1,12 @@
 //! The OAuth 2.0 endpoints: token (RFC 6749 §4.4), JWKS (RFC 7517) and
 //! authorization-server metadata (RFC 8414).
 
-#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use actix_web::{HttpResponse, http::header, web};
 

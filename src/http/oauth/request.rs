@@ -70,7 +70,11 @@ fn parse_params(body: &[u8]) -> Result<Params, OAuthError> {
         *slot = Some(value.into_owned());
     }
     // RFC 6749 §3.1: a parameter sent without a value counts as omitted.
-    for slot in [&mut params.grant_type, &mut params.scope, &mut params.client_id] {
+    for slot in [
+        &mut params.grant_type,
+        &mut params.scope,
+        &mut params.client_id,
+    ] {
         if slot.as_deref() == Some("") {
             *slot = None;
         }
@@ -87,20 +91,28 @@ fn credentials(
 ) -> Result<Option<(PresentedCredentials, AuthMethod)>, OAuthError> {
     let basic = match authorization {
         Some(value) if credentials::is_basic(value) => Some(credentials::parse_basic(value)?),
-        Some(_) => return Err(invalid("only HTTP Basic client authentication is supported")),
+        Some(_) => {
+            return Err(invalid(
+                "only HTTP Basic client authentication is supported",
+            ));
+        }
         None => None,
     };
     match (basic, params.client_id, params.client_secret) {
-        (Some(_), _, Some(_)) => {
-            Err(invalid("use one client authentication method, not Basic and the body both"))
-        }
-        (Some(basic), Some(id), None) if id != basic.client_id => {
-            Err(invalid("client_id in the body differs from the Basic credentials"))
-        }
+        (Some(_), _, Some(_)) => Err(invalid(
+            "use one client authentication method, not Basic and the body both",
+        )),
+        (Some(basic), Some(id), None) if id != basic.client_id => Err(invalid(
+            "client_id in the body differs from the Basic credentials",
+        )),
         (Some(basic), _, None) => Ok(Some((basic, AuthMethod::Basic))),
-        (None, Some(client_id), Some(client_secret)) => {
-            Ok(Some((PresentedCredentials { client_id, client_secret }, AuthMethod::Post)))
-        }
+        (None, Some(client_id), Some(client_secret)) => Ok(Some((
+            PresentedCredentials {
+                client_id,
+                client_secret,
+            },
+            AuthMethod::Post,
+        ))),
         (None, None, Some(_)) => Err(invalid("client_secret was sent without client_id")),
         (None, _, None) => Ok(None),
     }
@@ -115,7 +127,9 @@ impl TokenRequest {
         body: &[u8],
     ) -> Result<Self, OAuthError> {
         if !is_form(content_type) {
-            return Err(invalid("the body must be application/x-www-form-urlencoded"));
+            return Err(invalid(
+                "the body must be application/x-www-form-urlencoded",
+            ));
         }
         let mut params = parse_params(body)?;
         match params.grant_type.as_deref() {
@@ -131,7 +145,12 @@ impl TokenRequest {
             Some(Err(err)) => (None, Some(err)),
         };
         let credentials = credentials(authorization, params)?;
-        Ok(Self { credentials, scope, basic_attempted, scope_error })
+        Ok(Self {
+            credentials,
+            scope,
+            basic_attempted,
+            scope_error,
+        })
     }
 }
 
@@ -145,7 +164,9 @@ mod tests {
     const FORM: Option<&str> = Some("application/x-www-form-urlencoded");
 
     fn code(result: Result<TokenRequest, OAuthError>) -> String {
-        result.map(|_| "ok".to_owned()).unwrap_or_else(|err| err.to_string())
+        result
+            .map(|_| "ok".to_owned())
+            .unwrap_or_else(|err| err.to_string())
     }
 
     #[test]
@@ -155,26 +176,43 @@ mod tests {
         let request = TokenRequest::parse(FORM, None, body).unwrap();
 
         let (presented, method) = request.credentials.unwrap();
-        assert_eq!((presented.client_id.as_str(), method), ("a", AuthMethod::Post));
+        assert_eq!(
+            (presented.client_id.as_str(), method),
+            ("a", AuthMethod::Post)
+        );
         assert_eq!(request.scope.unwrap().to_string(), "reporting");
     }
 
     #[test]
     fn malformed_requests_are_invalid_request() {
         let basic = format!("Basic {}", STANDARD.encode("a:b"));
-        let cases: [(Option<&str>, Option<&[u8]>, &[u8]); 7] = [
+        type Case<'a> = (Option<&'a str>, Option<&'a [u8]>, &'a [u8]);
+        let cases: [Case<'_>; 7] = [
             (FORM, None, b"client_id=a&client_secret=b"),
-            (FORM, None, b"grant_type=client_credentials&grant_type=client_credentials"),
+            (
+                FORM,
+                None,
+                b"grant_type=client_credentials&grant_type=client_credentials",
+            ),
             (FORM, None, b"grant_type=client_credentials&scope=a&scope=b"),
             (Some("application/json"), None, b"{}"),
             (None, None, b"grant_type=client_credentials"),
-            (FORM, Some(basic.as_bytes()), b"grant_type=client_credentials&client_secret=b"),
+            (
+                FORM,
+                Some(basic.as_bytes()),
+                b"grant_type=client_credentials&client_secret=b",
+            ),
             (FORM, Some(b"Basic %%%"), b"grant_type=client_credentials"),
         ];
         for (content_type, authorization, body) in cases {
             let result = TokenRequest::parse(content_type, authorization, body);
 
-            assert_eq!(code(result), "invalid_request", "{:?}", String::from_utf8_lossy(body));
+            assert_eq!(
+                code(result),
+                "invalid_request",
+                "{:?}",
+                String::from_utf8_lossy(body)
+            );
         }
     }
 
@@ -200,8 +238,14 @@ mod tests {
         let raw: &[u8] = b"grant_type=client_credentials&client_id=\xff";
         let encoded: &[u8] = b"grant_type=client_credentials&client_id=%FF";
 
-        assert_eq!(code(TokenRequest::parse(FORM, None, raw)), "invalid_request");
-        assert_eq!(code(TokenRequest::parse(FORM, None, encoded)), "invalid_request");
+        assert_eq!(
+            code(TokenRequest::parse(FORM, None, raw)),
+            "invalid_request"
+        );
+        assert_eq!(
+            code(TokenRequest::parse(FORM, None, encoded)),
+            "invalid_request"
+        );
     }
 
     #[test]

@@ -62,7 +62,8 @@ async fn read_body(headers: &HeaderMap, mut payload: web::Payload) -> Result<Vec
     }
     let mut body = Vec::with_capacity(declared.unwrap_or(256).min(MAX_BODY_BYTES));
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|_| OAuthError::InvalidRequest("the request body was cut off"))?;
+        let chunk =
+            chunk.map_err(|_| OAuthError::InvalidRequest("the request body was cut off"))?;
         if body.len() + chunk.len() > MAX_BODY_BYTES {
             return Err(OAuthError::RequestTooLarge);
         }
@@ -79,8 +80,14 @@ pub async fn issue_token(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, OAuthError> {
     let body = read_body(request.headers(), payload).await?;
-    let content_type = request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
-    let authorization = request.headers().get(header::AUTHORIZATION).map(|v| v.as_bytes());
+    let content_type = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let authorization = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .map(|v| v.as_bytes());
     let parsed = TokenRequest::parse(content_type, authorization, &body).inspect_err(|err| {
         tracing::Span::current().record("outcome", err.to_string());
     })?;
@@ -108,7 +115,9 @@ async fn authenticate(
     state: &AppState,
     parsed: &TokenRequest,
 ) -> Result<AuthenticatedClient, OAuthError> {
-    let invalid_client = OAuthError::InvalidClient { basic_attempted: parsed.basic_attempted };
+    let invalid_client = OAuthError::InvalidClient {
+        basic_attempted: parsed.basic_attempted,
+    };
     let refuse = |reason: &str| {
         tracing::Span::current().record("outcome", "invalid_client");
         tracing::info!(reason, "client authentication failed");
@@ -128,8 +137,10 @@ async fn authenticate(
         return Err(invalid_client);
     };
 
-    let outcome =
-        state.db.run(move |conn| client_auth::authenticate(conn, &client_id, &secret)).await;
+    let outcome = state
+        .db
+        .run(move |conn| client_auth::authenticate(conn, &client_id, &secret))
+        .await;
     match outcome {
         Ok(client) => Ok(client),
         Err(ClientAuthError::Storage(err)) => Err(storage_failure(err)),
@@ -143,7 +154,10 @@ async fn authenticate(
 fn storage_failure(err: StorageError) -> OAuthError {
     match err {
         StorageError::Unavailable(cause) => {
-            tracing::warn!(error = format!("{cause:#}"), "database unavailable for token request");
+            tracing::warn!(
+                error = format!("{cause:#}"),
+                "database unavailable for token request"
+            );
             OAuthError::TemporarilyUnavailable
         }
         other => OAuthError::Internal(other.into()),
@@ -152,7 +166,10 @@ fn storage_failure(err: StorageError) -> OAuthError {
 
 /// RFC 6749 §3.3: no `scope` means every scope of the client; otherwise
 /// the request must name only scopes the client holds.
-fn granted_scopes(parsed: &TokenRequest, client: &AuthenticatedClient) -> Result<ScopeSet, OAuthError> {
+fn granted_scopes(
+    parsed: &TokenRequest,
+    client: &AuthenticatedClient,
+) -> Result<ScopeSet, OAuthError> {
     let refuse = |description| {
         tracing::Span::current().record("outcome", "invalid_scope");
         tracing::info!("requested scope refused");
@@ -168,7 +185,11 @@ fn granted_scopes(parsed: &TokenRequest, client: &AuthenticatedClient) -> Result
     }
 }
 
-fn mint(state: &AppState, client: &AuthenticatedClient, scopes: ScopeSet) -> Result<String, OAuthError> {
+fn mint(
+    state: &AppState,
+    client: &AuthenticatedClient,
+    scopes: ScopeSet,
+) -> Result<String, OAuthError> {
     let settings = &state.settings;
     let iat = chrono::Utc::now().timestamp();
     let jti = random::token::<16>();
@@ -185,5 +206,7 @@ fn mint(state: &AppState, client: &AuthenticatedClient, scopes: ScopeSet) -> Res
         acct: &client.account_id,
     };
     let keys = state.keys.snapshot();
-    keys.current().sign(&claims).map_err(|err| OAuthError::Internal(err.into()))
+    keys.current()
+        .sign(&claims)
+        .map_err(|err| OAuthError::Internal(err.into()))
 }

@@ -1,0 +1,84 @@
+//! JWKS and authorization-server metadata.
+
+use crate::helpers::spawn_app;
+
+#[actix_rt::test]
+async fn jwks_publishes_current_and_next_keys_without_private_parts() {
+    let app = spawn_app().await;
+
+    let response = app
+        .http
+        .get(app.url("/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status(), 200);
+    let cache = response.headers()["cache-control"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(cache.starts_with("public, max-age="), "{cache}");
+    let body: serde_json::Value = response.json().await.unwrap();
+    let keys = body["keys"].as_array().unwrap();
+    assert_eq!(keys.len(), 2);
+    for key in keys {
+        assert_eq!(key["kty"], "EC");
+        assert_eq!(key["alg"], "ES256");
+        assert_eq!(key["use"], "sig");
+        assert_eq!(key["crv"], "P-256");
+        assert!(key["kid"].as_str().is_some_and(|kid| kid.len() == 43));
+        for private in ["d", "p", "q", "dp", "dq", "qi"] {
+            assert!(key.get(private).is_none(), "{key}");
+        }
+    }
+    assert_ne!(keys[0]["kid"], keys[1]["kid"]);
+}
+
+#[actix_rt::test]
+async fn metadata_describes_the_server() {
+    let app = spawn_app().await;
+    let issuer = &app.settings.issuer;
+
+    let body: serde_json::Value = app
+        .http
+        .get(app.url("/.well-known/oauth-authorization-server"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+
+    assert_eq!(body["issuer"], *issuer);
+    assert_eq!(body["token_endpoint"], format!("{issuer}/oauth/token"));
+    assert_eq!(body["jwks_uri"], format!("{issuer}/.well-known/jwks.json"));
+    assert_eq!(
+        body["grant_types_supported"],
+        serde_json::json!(["client_credentials"])
+    );
+    assert_eq!(
+        body["token_endpoint_auth_methods_supported"],
+        serde_json::json!(["client_secret_basic", "client_secret_post"])
+    );
+    assert_eq!(
+        body["scopes_supported"],
+        serde_json::json!(["configuration", "reporting", "account-management"])
+    );
+}
+
+#[actix_rt::test]
+async fn keys_survive_a_restart_on_the_same_database() {
+    let app = spawn_app().await;
+    let before = app.jwks().await;
+
+    let settings = app.settings.clone();
+    let state = keymint::startup::prepare_state(settings).unwrap();
+    let snapshot = state.keys.snapshot();
+
+    assert_eq!(
+        Some(snapshot.current().kid().to_owned()),
+        before.keys[0].common.key_id
+    );
+    assert_eq!(snapshot.published().len(), 2);
+}

@@ -1,0 +1,9 @@
+//! The integration suite: every test spawns its own keymint on a random
+//! port with its own database. `KEYMINT_TEST_DATABASE_URL=postgres://…`
+//! runs the whole suite on PostgreSQL instead of SQLite.
+
+mod cli;
+mod discovery;
+mod helpers;
+mod storage;
+mod token;
