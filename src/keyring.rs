@@ -85,7 +85,7 @@ impl KeySet {
 /// The live key set, swappable without locking readers.
 #[derive(Debug)]
 pub struct KeyRing {
-    master: MasterKey,
+    master: Arc<MasterKey>,
     keys: ArcSwap<KeySet>,
 }
 
@@ -94,7 +94,7 @@ impl KeyRing {
     /// `algorithm` if not), then loads the ring.
     pub fn open(
         conn: &mut DbConnection,
-        master: MasterKey,
+        master: Arc<MasterKey>,
         algorithm: SigningAlgorithm,
     ) -> Result<Self, KeyRingError> {
         ensure_keys(conn, &master, algorithm)?;

@@ -6,13 +6,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use diesel::Connection;
+use diesel::ConnectionError;
 
 use crate::config::Settings;
 use crate::crypto::MasterKey;
 use crate::http::{self, AppState};
 use crate::keyring::KeyRing;
-use crate::storage::{self, Db, DbConnection, migrations};
+use crate::storage::{self, Backend, Db, DbConnection, StorageError, migrations, signing_keys};
 
 /// How long a request waits for a database connection before it is told
 /// the database is unavailable.
@@ -23,46 +23,78 @@ pub fn worker_count() -> usize {
     std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
 }
 
-/// Opens the database pool and applies pending migrations.
-pub fn open_database(settings: &Settings) -> anyhow::Result<Db> {
-    let pool_size = u32::try_from(worker_count() * 4).unwrap_or(32).clamp(4, 32);
-    let db = Db::connect(&settings.database_url, pool_size, DB_CONNECTION_TIMEOUT)
-        .with_context(|| format!("failed to open the database {}", settings.database_url))?;
-    let applied = db
-        .run_blocking(migrations::run_pending)
-        .with_context(|| format!("failed to migrate the database {}", settings.database_url))?;
+/// Opens one connection and applies pending migrations, creating the
+/// database first when it does not exist (a SQLite file is created by
+/// opening it; a PostgreSQL database through the server's maintenance
+/// database). The CLI uses this connection directly, without a pool, so
+/// that no pool thread is still inside libpq when the process exits.
+pub fn open_connection(settings: &Settings) -> anyhow::Result<DbConnection> {
+    let url = &settings.database_url;
+    let failed = || format!("failed to open KEYMINT_DATABASE_URL {url}");
+    let mut conn = match storage::establish(url) {
+        Err(ConnectionError::BadConnection(message))
+            if url.backend() == Backend::Postgres
+                && message.contains("database")
+                && message.contains("does not exist") =>
+        {
+            storage::create_postgres_database(url).with_context(failed)?;
+            storage::establish(url).with_context(failed)?
+        }
+        other => other.with_context(failed)?,
+    };
+    let applied = migrations::run_pending(&mut conn)
+        .with_context(|| format!("failed to migrate the database {url}"))?;
     for version in applied {
         tracing::info!(migration = version, "applied migration");
     }
-    Ok(db)
+    Ok(conn)
 }
 
-/// Opens one connection without a pool and applies pending migrations: the
-/// CLI's way in. A pool would keep background threads using libpq while the
-/// process exits, which some libpq builds abort on.
-pub fn open_connection(settings: &Settings) -> anyhow::Result<DbConnection> {
-    let url = &settings.database_url;
-    let mut conn = DbConnection::establish(url.expose_secret())
-        .with_context(|| format!("failed to open the database {url}"))?;
-    if let DbConnection::Sqlite(sqlite) = &mut conn {
-        storage::configure_sqlite(sqlite).with_context(|| format!("failed to configure {url}"))?;
-    }
-    migrations::run_pending(&mut conn)
-        .with_context(|| format!("failed to migrate the database {url}"))?;
-    Ok(conn)
+/// Opens (and if needed creates and migrates) the database, then the pool
+/// the server uses.
+pub fn open_database(settings: &Settings) -> anyhow::Result<Db> {
+    drop(open_connection(settings)?);
+    let pool_size = u32::try_from(worker_count() * 4).unwrap_or(32).clamp(4, 32);
+    Ok(Db::connect(
+        &settings.database_url,
+        pool_size,
+        DB_CONNECTION_TIMEOUT,
+    ))
+}
+
+/// The master key: loaded, or created when the database holds no signing
+/// key yet. A database with keys and no master key is an operator error
+/// that a new key cannot fix, so nothing is created then.
+fn master_key(settings: &Settings, db: &Db) -> anyhow::Result<MasterKey> {
+    let sealed_keys_exist = db.run_blocking(|conn| {
+        signing_keys::list_all(conn)
+            .map(|rows| !rows.is_empty())
+            .map_err(StorageError::from)
+    })?;
+    let dir = &settings.keys_dir;
+    let loaded = if sealed_keys_exist {
+        MasterKey::load(dir)
+    } else {
+        MasterKey::load_or_create(dir)
+    };
+    loaded.context("failed to load the master key from KEYMINT_KEYS_DIR")
 }
 
 /// Opens everything the server needs: database, master key, signing keys.
 pub fn prepare_state(settings: Settings) -> anyhow::Result<AppState> {
     let db = open_database(&settings)?;
-    let master = MasterKey::load_or_create(&settings.keys_dir)
-        .context("failed to load the master key from KEYMINT_KEYS_DIR")?;
+    let master = Arc::new(master_key(&settings, &db)?);
     let keys = db
-        .run_blocking(|conn| KeyRing::open(conn, master, settings.signing_alg))
+        .run_blocking(|conn| KeyRing::open(conn, Arc::clone(&master), settings.signing_alg))
         .context("failed to load the signing keys")?;
     let kid = keys.snapshot().current().kid().to_owned();
     tracing::info!(key.kid = %kid, "signing key loaded");
-    Ok(AppState::new(db, Arc::new(keys), Arc::new(settings)))
+    Ok(AppState::new(
+        db,
+        Arc::new(keys),
+        master,
+        Arc::new(settings),
+    ))
 }
 
 /// Binds `settings.listen` and starts serving.

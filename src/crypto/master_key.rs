@@ -37,6 +37,12 @@ pub enum MasterKeyError {
     /// The file exists but does not hold a key.
     #[error("{0} does not hold a keymint master key (43 base64url characters)")]
     Malformed(PathBuf),
+    /// There is no key file where one must be.
+    #[error(
+        "{0} is missing, but the database holds signing keys sealed under it; restore it from \
+         your backup (a new key cannot open the stored ones)"
+    )]
+    Missing(PathBuf),
     /// The file can be read by other users.
     #[error("{0} is readable by other users; run `chmod 600` on it")]
     TooOpen(PathBuf),
@@ -85,6 +91,16 @@ impl MasterKey {
         match fs::read_to_string(&path) {
             Ok(text) => Self::parse_file(&path, &text),
             Err(err) if err.kind() == io::ErrorKind::NotFound => Self::create(dir, &path),
+            Err(source) => Err(MasterKeyError::Io { path, source }),
+        }
+    }
+
+    /// Loads `dir/master.key`, which must exist.
+    pub fn load(dir: &Path) -> Result<Self, MasterKeyError> {
+        let path = dir.join(FILE_NAME);
+        match fs::read_to_string(&path) {
+            Ok(text) => Self::parse_file(&path, &text),
+            Err(err) if err.kind() == io::ErrorKind::NotFound => Err(MasterKeyError::Missing(path)),
             Err(source) => Err(MasterKeyError::Io { path, source }),
         }
     }

@@ -12,6 +12,7 @@ use actix_web::middleware::DefaultHeaders;
 use actix_web::{App, HttpServer, web};
 
 use crate::config::Settings;
+use crate::crypto::MasterKey;
 use crate::keyring::KeyRing;
 use crate::storage::Db;
 
@@ -24,6 +25,8 @@ pub struct AppState {
     pub db: Db,
     /// The signing keys.
     pub keys: Arc<KeyRing>,
+    /// Seals TOTP secrets.
+    pub master: Arc<MasterKey>,
     /// The validated settings.
     pub settings: Arc<Settings>,
     /// The RFC 8414 metadata document, rendered once.
@@ -32,11 +35,17 @@ pub struct AppState {
 
 impl AppState {
     /// Builds the state, rendering what never changes while running.
-    pub fn new(db: Db, keys: Arc<KeyRing>, settings: Arc<Settings>) -> Self {
+    pub fn new(
+        db: Db,
+        keys: Arc<KeyRing>,
+        master: Arc<MasterKey>,
+        settings: Arc<Settings>,
+    ) -> Self {
         let metadata_json = oauth::metadata::render(&settings);
         Self {
             db,
             keys,
+            master,
             settings,
             metadata_json,
         }

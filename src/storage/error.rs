@@ -43,6 +43,12 @@ impl From<DieselError> for StorageError {
     }
 }
 
+impl From<diesel::ConnectionError> for StorageError {
+    fn from(err: diesel::ConnectionError) -> Self {
+        StorageError::Unavailable(err.into())
+    }
+}
+
 impl From<r2d2::Error> for StorageError {
     fn from(err: r2d2::Error) -> Self {
         StorageError::Unavailable(err.into())

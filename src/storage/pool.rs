@@ -8,8 +8,10 @@ use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
-use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool};
+use diesel::r2d2::R2D2Connection;
 use diesel::sqlite::SqliteConnection;
+use diesel::{Connection, ConnectionError};
+use r2d2::Pool;
 use tracing::Instrument;
 
 use crate::storage::StorageError;
@@ -77,17 +79,91 @@ impl fmt::Display for DatabaseUrl {
     }
 }
 
-/// SQLite needs per-connection settings: foreign keys are off by default,
-/// and without a busy timeout concurrent writers fail at once.
-#[derive(Debug)]
-struct SqlitePragmas;
-
-impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for SqlitePragmas {
-    fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), diesel::r2d2::Error> {
-        if let DbConnection::Sqlite(conn) = conn {
-            configure_sqlite(conn).map_err(diesel::r2d2::Error::QueryError)?;
+/// Opens one connection to the backend the URL's scheme names, keeping the
+/// driver's own error (diesel's `MultiConnection` would replace it with a
+/// generic one).
+pub fn establish(url: &DatabaseUrl) -> Result<DbConnection, ConnectionError> {
+    match url.backend() {
+        Backend::Postgres => {
+            PgConnection::establish(url.expose_secret()).map(DbConnection::Postgres)
         }
-        Ok(())
+        Backend::Sqlite => {
+            let mut conn = SqliteConnection::establish(url.expose_secret())?;
+            configure_sqlite(&mut conn).map_err(ConnectionError::CouldntSetupConfiguration)?;
+            Ok(DbConnection::Sqlite(conn))
+        }
+    }
+}
+
+/// Creates the PostgreSQL database the URL names, connecting to the
+/// server's `postgres` maintenance database to do so. Creating one that
+/// another instance created a moment ago is not an error.
+pub fn create_postgres_database(url: &DatabaseUrl) -> Result<(), ConnectionError> {
+    let full = url.expose_secret();
+    let bad = || ConnectionError::InvalidConnectionUrl("the URL names no database".into());
+    let (base, rest) = full.rsplit_once('/').ok_or_else(bad)?;
+    if !base.contains("://") || base.ends_with(':') || base.ends_with('/') {
+        return Err(bad());
+    }
+    let (name, query) = rest
+        .split_once('?')
+        .map_or((rest, None), |(n, q)| (n, Some(q)));
+    if name.is_empty() {
+        return Err(bad());
+    }
+    let admin_url = match query {
+        Some(query) => format!("{base}/postgres?{query}"),
+        None => format!("{base}/postgres"),
+    };
+    let mut admin = PgConnection::establish(&admin_url)?;
+    let quoted = name.replace('"', "\"\"");
+    let created = admin.batch_execute(&format!("CREATE DATABASE \"{quoted}\""));
+    match created {
+        Ok(()) => {
+            tracing::info!(database = name, "created the PostgreSQL database");
+            Ok(())
+        }
+        Err(diesel::result::Error::DatabaseError(_, info))
+            if info.message().contains("already exists") =>
+        {
+            Ok(())
+        }
+        Err(err) => Err(ConnectionError::CouldntSetupConfiguration(err)),
+    }
+}
+
+/// Makes pooled connections with [`establish`].
+#[derive(Debug)]
+struct Manager {
+    url: DatabaseUrl,
+}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = DbConnection;
+    type Error = ConnectionError;
+
+    fn connect(&self) -> Result<DbConnection, ConnectionError> {
+        establish(&self.url)
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), ConnectionError> {
+        conn.ping()
+            .map_err(ConnectionError::CouldntSetupConfiguration)
+    }
+
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        std::thread::panicking() || conn.is_broken()
+    }
+}
+
+/// Reports pool errors through tracing, once each, instead of the `log`
+/// crate's default handler.
+#[derive(Debug)]
+struct TracingErrorHandler;
+
+impl r2d2::HandleError<ConnectionError> for TracingErrorHandler {
+    fn handle_error(&self, error: ConnectionError) {
+        tracing::warn!(error = %error, "failed to open a database connection");
     }
 }
 
@@ -103,7 +179,7 @@ pub fn configure_sqlite(conn: &mut SqliteConnection) -> diesel::QueryResult<()> 
 /// A pool of connections to one database.
 #[derive(Clone)]
 pub struct Db {
-    pool: Pool<ConnectionManager<DbConnection>>,
+    pool: Pool<Manager>,
     backend: Backend,
 }
 
@@ -118,18 +194,21 @@ impl fmt::Debug for Db {
 impl Db {
     /// Opens a pool of at most `size` connections; a request waits at most
     /// `timeout` for one before it is told the database is unavailable.
-    pub fn connect(url: &DatabaseUrl, size: u32, timeout: Duration) -> Result<Self, StorageError> {
-        let manager = ConnectionManager::<DbConnection>::new(url.expose_secret());
+    ///
+    /// Opens no connection itself; call [`establish`] first to fail fast
+    /// with the driver's error.
+    pub fn connect(url: &DatabaseUrl, size: u32, timeout: Duration) -> Self {
+        let manager = Manager { url: url.clone() };
         let pool = Pool::builder()
             .max_size(size)
             .min_idle(Some(1))
             .connection_timeout(timeout)
-            .connection_customizer(Box::new(SqlitePragmas))
-            .build(manager)?;
-        Ok(Self {
+            .error_handler(Box::new(TracingErrorHandler))
+            .build_unchecked(manager);
+        Self {
             pool,
             backend: url.backend(),
-        })
+        }
     }
 
     /// The backend this pool talks to.

@@ -305,3 +305,32 @@ async fn serve_with_a_bad_setting_names_it() {
 fn uuid_like(text: &str) -> bool {
     text.len() == 36 && text.chars().filter(|c| *c == '-').count() == 4
 }
+
+#[actix_rt::test]
+async fn serve_refuses_to_replace_a_lost_master_key() {
+    let app = spawn_app().await;
+    let master = app.settings.keys_dir.join("master.key");
+    std::fs::remove_file(&master).unwrap();
+
+    let output = keymint(&app, &["serve", "--listen", "127.0.0.1:0"]);
+
+    assert!(failure_line(&output).contains("master.key is missing"));
+    assert!(!master.exists(), "no new master key was written");
+}
+
+#[actix_rt::test]
+async fn unreachable_database_fails_with_the_driver_reason() {
+    let app = spawn_app().await;
+
+    let output = Command::new(env!("CARGO_BIN_EXE_keymint"))
+        .args(["migrate"])
+        .env_clear()
+        .env("KEYMINT_DATABASE_URL", "postgres://postgres@127.0.0.1:1/keymint")
+        .env("KEYMINT_KEYS_DIR", &app.settings.keys_dir)
+        .output()
+        .unwrap();
+
+    let line = failure_line(&output);
+    assert!(line.contains("KEYMINT_DATABASE_URL"), "{line}");
+    assert!(line.contains("refused"), "{line}");
+}
