@@ -11,11 +11,15 @@ mod error;
 pub mod migrations;
 mod pool;
 pub mod schema;
+pub mod sessions;
 pub mod signing_keys;
+pub mod sso_providers;
 pub mod users;
 
 pub use error::StorageError;
-pub use pool::{Backend, DatabaseUrl, Db, DbConnection, configure_sqlite};
+pub use pool::{
+    Backend, DatabaseUrl, Db, DbConnection, configure_sqlite, create_postgres_database, establish,
+};
 
 /// The current time as stored: UTC, truncated to microseconds, which is the
 /// precision PostgreSQL keeps, so a value reads back exactly as written.

@@ -18,6 +18,33 @@ diesel::table! {
         role -> Text,
         password_hash -> Text,
         created_at -> Timestamp,
+        totp_secret -> Nullable<Text>,
+        totp_pending -> Nullable<Text>,
+        totp_last_step -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> Text,
+        token_hash -> Text,
+        user_id -> Text,
+        method -> Text,
+        mfa -> Bool,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        ended_at -> Nullable<Timestamp>,
+        source_ip -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    sso_providers (account_id) {
+        account_id -> Text,
+        issuer -> Text,
+        audience -> Text,
+        jwks -> Text,
+        created_at -> Timestamp,
     }
 }
 
@@ -64,5 +91,15 @@ diesel::table! {
 
 diesel::joinable!(users -> accounts (account_id));
 diesel::joinable!(clients -> accounts (account_id));
+diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(sso_providers -> accounts (account_id));
 
-diesel::allow_tables_to_appear_in_same_query!(accounts, users, clients, audit_events, signing_keys);
+diesel::allow_tables_to_appear_in_same_query!(
+    accounts,
+    users,
+    clients,
+    audit_events,
+    signing_keys,
+    sessions,
+    sso_providers,
+);

@@ -40,6 +40,19 @@ pub struct UserRow {
     pub password_hash: String,
     /// Creation time.
     pub created_at: NaiveDateTime,
+    /// Confirmed TOTP secret, sealed; `None` while TOTP is off.
+    pub totp_secret: Option<String>,
+    /// TOTP secret being enrolled, sealed.
+    pub totp_pending: Option<String>,
+    /// Last accepted TOTP step.
+    pub totp_last_step: Option<i64>,
+}
+
+impl UserRow {
+    /// Whether logins need a TOTP code.
+    pub fn totp_enabled(&self) -> bool {
+        self.totp_secret.is_some()
+    }
 }
 
 impl std::fmt::Debug for UserRow {
@@ -73,6 +86,58 @@ pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<UserRow>> {
 pub fn find_by_email(conn: &mut DbConnection, email: &str) -> QueryResult<Option<UserRow>> {
     users::table
         .filter(users::email.eq(email))
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Stores a sealed TOTP secret awaiting confirmation.
+pub fn set_totp_pending(conn: &mut DbConnection, id: &str, sealed: &str) -> QueryResult<()> {
+    diesel::update(users::table.find(id))
+        .set(users::totp_pending.eq(sealed))
+        .execute(conn)
+        .map(drop)
+}
+
+/// Promotes the pending secret to the confirmed one, recording `step` as
+/// used. Returns false when no secret was pending.
+pub fn enable_totp(
+    conn: &mut DbConnection,
+    id: &str,
+    sealed: &str,
+    step: i64,
+) -> QueryResult<bool> {
+    let updated = diesel::update(users::table.find(id).filter(users::totp_pending.eq(sealed)))
+        .set((
+            users::totp_secret.eq(sealed),
+            users::totp_pending.eq(None::<String>),
+            users::totp_last_step.eq(step),
+        ))
+        .execute(conn)?;
+    Ok(updated == 1)
+}
+
+/// Records `step` as used if it is later than every step accepted before;
+/// returns false for a replayed or older step. Atomic, so two concurrent
+/// logins with one code cannot both succeed.
+pub fn accept_totp_step(conn: &mut DbConnection, id: &str, step: i64) -> QueryResult<bool> {
+    let fresh = users::totp_last_step
+        .is_null()
+        .or(users::totp_last_step.lt(step));
+    let updated = diesel::update(users::table.find(id).filter(fresh))
+        .set(users::totp_last_step.eq(step))
+        .execute(conn)?;
+    Ok(updated == 1)
+}
+
+/// The user of `account_id` with this (lower-cased) email, if any.
+pub fn find_in_account_by_email(
+    conn: &mut DbConnection,
+    account_id: &str,
+    email: &str,
+) -> QueryResult<Option<UserRow>> {
+    users::table
+        .filter(users::account_id.eq(account_id).and(users::email.eq(email)))
         .select(UserRow::as_select())
         .first(conn)
         .optional()
