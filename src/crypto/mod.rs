@@ -18,6 +18,7 @@ pub mod password;
 pub mod random;
 pub mod secret;
 pub mod signing;
+pub mod totp;
 
 pub use master_key::MasterKey;
 pub use secret::{ClientId, ClientSecret, SecretHash};
