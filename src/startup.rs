@@ -12,6 +12,7 @@ use crate::config::Settings;
 use crate::crypto::MasterKey;
 use crate::http::{self, AppState};
 use crate::keyring::KeyRing;
+use crate::service::usage::{FLUSH_INTERVAL, UsageTracker};
 use crate::storage::{self, Backend, Db, DbConnection, StorageError, migrations, signing_keys};
 
 /// How long a request waits for a database connection before it is told
@@ -82,6 +83,7 @@ fn master_key(settings: &Settings, db: &Db) -> anyhow::Result<MasterKey> {
 
 /// Opens everything the server needs: database, master key, signing keys.
 pub fn prepare_state(settings: Settings) -> anyhow::Result<AppState> {
+    crate::verify::ring_provider::install();
     let db = open_database(&settings)?;
     let master = Arc::new(master_key(&settings, &db)?);
     let keys = db
@@ -103,7 +105,24 @@ pub fn bind(settings: &Settings) -> anyhow::Result<TcpListener> {
         .with_context(|| format!("failed to bind KEYMINT_LISTEN {}", settings.listen))
 }
 
-/// Starts the HTTP server on `listener`.
+/// Starts the HTTP server on `listener`, and the background task that
+/// writes client last-used times. Must run inside an actix system.
 pub fn start(listener: TcpListener, state: AppState) -> anyhow::Result<actix_web::dev::Server> {
+    let (usage, db) = (Arc::clone(&state.usage), state.db.clone());
+    actix_web::rt::spawn(async move {
+        let mut tick = tokio::time::interval(FLUSH_INTERVAL);
+        loop {
+            tick.tick().await;
+            flush_usage(&usage, &db).await;
+        }
+    });
     http::serve(listener, state, worker_count()).context("failed to start the HTTP server")
+}
+
+/// Writes pending client last-used times; failures are logged, not fatal.
+pub async fn flush_usage(usage: &Arc<UsageTracker>, db: &Db) {
+    let usage = Arc::clone(usage);
+    if let Err(err) = db.run(move |conn| usage.flush(conn)).await {
+        tracing::warn!(error = %err, "failed to record client last-used times");
+    }
 }

@@ -11,9 +11,11 @@ pub fn run(settings: Settings) -> anyhow::Result<()> {
         let address = listener.local_addr()?;
         let issuer = settings.issuer.clone();
         let state = startup::prepare_state(settings)?;
+        let (usage, db) = (state.usage.clone(), state.db.clone());
         let server = startup::start(listener, state)?;
         tracing::info!(listen = %address, issuer, "keymint is serving");
         server.await?;
+        startup::flush_usage(&usage, &db).await;
         tracing::info!("keymint stopped");
         Ok(())
     })

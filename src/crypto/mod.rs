@@ -1,6 +1,6 @@
-//! Key material and secrets: random values, client secrets and their hashes,
-//! password hashing, JWT signing keys and their JWKs, and sealing of stored
-//! private keys under the master key.
+//! Key material and secrets: random values, client secrets, session tokens
+//! and their hashes, password hashing, TOTP, JWT signing keys and their
+//! JWKs, and sealing of stored private keys under the master key.
 //!
 //! Pure functions over immutable key state: nothing here touches the
 //! database, the network or HTTP.
@@ -21,5 +21,5 @@ pub mod signing;
 pub mod totp;
 
 pub use master_key::MasterKey;
-pub use secret::{ClientId, ClientSecret, SecretHash};
+pub use secret::{ClientId, ClientSecret, SecretHash, SessionToken};
 pub use signing::{SigningAlgorithm, SigningKey};

@@ -159,6 +159,44 @@ impl fmt::Debug for SecretHash {
     }
 }
 
+/// An admin session's bearer token: `kmsess_` + 43 characters (256 random
+/// bits). Only its SHA-256 is stored; `Debug` hides it.
+pub struct SessionToken(String);
+
+impl SessionToken {
+    const PREFIX: &'static str = "kmsess_";
+
+    /// A new random token.
+    pub fn generate() -> Self {
+        Self(format!("{}{}", Self::PREFIX, random::token::<32>()))
+    }
+
+    /// Accepts a presented token of the right shape.
+    pub fn parse(text: &str) -> Option<Self> {
+        let body = text.strip_prefix(Self::PREFIX)?;
+        let ok = body.len() == SECRET_BODY_LEN && body.bytes().all(is_token_char);
+        ok.then(|| Self(text.to_owned()))
+    }
+
+    /// The token in clear, for the login response only.
+    pub fn expose_secret(&self) -> &str {
+        &self.0
+    }
+
+    /// The stored form: SHA-256, base64url. Looked up by equality, which is
+    /// safe because the hash of a 256-bit random value reveals nothing a
+    /// timing difference could exploit.
+    pub fn hash(&self) -> String {
+        URL_SAFE_NO_PAD.encode(digest::digest(&digest::SHA256, self.0.as_bytes()))
+    }
+}
+
+impl fmt::Debug for SessionToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SessionToken(<hidden>)")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -207,6 +245,18 @@ mod tests {
         assert!(ClientId::parse("kmc_short").is_none());
         assert!(ClientId::parse(&id.as_str().replace("kmc_", "abc_")).is_none());
         assert!(ClientId::parse(&format!("{}!", &id.as_str()[..25])).is_none());
+    }
+
+    #[test]
+    fn session_tokens_parse_and_hash_stably() {
+        let token = SessionToken::generate();
+
+        let parsed = SessionToken::parse(token.expose_secret()).unwrap();
+
+        assert_eq!(parsed.hash(), token.hash());
+        assert_ne!(token.hash(), token.expose_secret());
+        assert!(SessionToken::parse("kmsess_short").is_none());
+        assert!(!format!("{token:?}").contains(token.expose_secret()));
     }
 
     #[test]

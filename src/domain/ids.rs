@@ -62,6 +62,10 @@ uuid_id!(
     UserId
 );
 uuid_id!(
+    /// Identifies an admin session (never the bearer token itself).
+    SessionId
+);
+uuid_id!(
     /// The record id of a client, used in `/admin/v1/clients/{id}`; distinct
     /// from the OAuth `client_id` the client authenticates with.
     ClientRecordId

@@ -13,10 +13,15 @@ use actix_web::{App, HttpServer, web};
 
 use crate::config::Settings;
 use crate::crypto::MasterKey;
+use crate::http::limits::AuthLimits;
 use crate::keyring::KeyRing;
+use crate::service::usage::UsageTracker;
 use crate::storage::Db;
 
+pub mod admin;
+pub mod limits;
 pub mod oauth;
+pub mod problem;
 
 /// Everything a handler may use, built once at start-up.
 #[derive(Debug)]
@@ -31,6 +36,10 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// The RFC 8414 metadata document, rendered once.
     pub metadata_json: Vec<u8>,
+    /// Counters of failed authentications.
+    pub limits: AuthLimits,
+    /// Client uses awaiting their write to the database.
+    pub usage: Arc<UsageTracker>,
 }
 
 impl AppState {
@@ -46,6 +55,8 @@ impl AppState {
             db,
             keys,
             master,
+            limits: AuthLimits::new(&settings),
+            usage: Arc::default(),
             settings,
             metadata_json,
         }
@@ -55,6 +66,7 @@ impl AppState {
 /// Registers every route of keymint.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     oauth::routes(cfg);
+    admin::routes(cfg);
 }
 
 /// Starts serving `state` on `listener` with `workers` worker threads.

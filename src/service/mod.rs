@@ -12,6 +12,10 @@ pub mod accounts;
 pub mod audit;
 pub mod client_auth;
 pub mod clients;
+pub mod sessions;
+pub mod sso;
+pub mod totp;
+pub mod usage;
 pub mod users;
 
 /// Formats a stored UTC time as RFC 3339 with a `Z`, as every API shows it.

@@ -119,3 +119,23 @@ pub fn revoke(conn: &mut DbConnection, id: &str, at: NaiveDateTime) -> QueryResu
     .execute(conn)?;
     Ok(updated == 1)
 }
+
+/// Records that the client was used at `at` (to the minute), unless a later
+/// use is already recorded.
+pub fn touch_last_used(
+    conn: &mut DbConnection,
+    client_id: &str,
+    at: NaiveDateTime,
+) -> QueryResult<()> {
+    let older = clients::last_used_at
+        .is_null()
+        .or(clients::last_used_at.lt(at));
+    diesel::update(
+        clients::table
+            .filter(clients::client_id.eq(client_id))
+            .filter(older),
+    )
+    .set(clients::last_used_at.eq(at))
+    .execute(conn)
+    .map(drop)
+}

@@ -96,6 +96,9 @@ pub async fn issue_token(
 
     let scopes = granted_scopes(&parsed, &client)?;
     let token = mint(&state, &client, scopes)?;
+    state
+        .usage
+        .record(client.client_id.as_str(), chrono::Utc::now().timestamp());
     tracing::Span::current().record("outcome", "issued");
     tracing::debug!("token issued");
     let scope = scopes.to_string();
