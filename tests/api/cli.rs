@@ -325,7 +325,10 @@ async fn unreachable_database_fails_with_the_driver_reason() {
     let output = Command::new(env!("CARGO_BIN_EXE_keymint"))
         .args(["migrate"])
         .env_clear()
-        .env("KEYMINT_DATABASE_URL", "postgres://postgres@127.0.0.1:1/keymint")
+        .env(
+            "KEYMINT_DATABASE_URL",
+            "postgres://postgres@127.0.0.1:1/keymint",
+        )
         .env("KEYMINT_KEYS_DIR", &app.settings.keys_dir)
         .output()
         .unwrap();

@@ -88,6 +88,9 @@ pub struct TestApp {
     pub http: reqwest::Client,
     pub settings: Settings,
     pub db: Db,
+    /// The server's in-memory record of client uses (flush it to see
+    /// `last_used_at`).
+    pub usage: std::sync::Arc<keymint::service::usage::UsageTracker>,
     pub database: TestDatabase,
     /// Holds the SQLite file and keys directory until the test ends.
     pub _dir: TempDir,
@@ -140,7 +143,7 @@ pub async fn spawn_app() -> TestApp {
     );
 
     let state = keymint::startup::prepare_state(settings.clone()).expect("start-up succeeds");
-    let db = state.db.clone();
+    let (db, usage) = (state.db.clone(), state.usage.clone());
     let server = keymint::http::serve(listener, state, 1).unwrap();
     actix_rt::spawn(server);
 
@@ -152,6 +155,7 @@ pub async fn spawn_app() -> TestApp {
             .unwrap(),
         settings,
         db,
+        usage,
         database,
         _dir: dir,
     }
