@@ -17,6 +17,7 @@ use crate::crypto::signing::{KeyError, Pkcs8Der};
 use crate::crypto::{MasterKey, SigningAlgorithm, SigningKey};
 use crate::storage::signing_keys::{self, NewSigningKey, SigningKeyRow, status};
 use crate::storage::{self, DbConnection, StorageError};
+use crate::verify::KeyCache;
 
 /// Why the key ring could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -53,16 +54,19 @@ pub struct KeySet {
     current: Arc<SigningKey>,
     published: Vec<PublicJwk>,
     jwks_json: Vec<u8>,
+    verification: KeyCache,
 }
 
 impl KeySet {
     fn new(current: SigningKey, published: Vec<PublicJwk>) -> Self {
         let jwks_json = serde_json::to_vec(&serde_json::json!({ "keys": &published }))
             .unwrap_or_else(|_| br#"{"keys":[]}"#.to_vec());
+        let verification = KeyCache::from_json(&jwks_json).unwrap_or_default();
         Self {
             current: Arc::new(current),
             published,
             jwks_json,
+            verification,
         }
     }
 
@@ -79,6 +83,11 @@ impl KeySet {
     /// The JWKS document (RFC 7517 §5), rendered once.
     pub fn jwks_json(&self) -> &[u8] {
         &self.jwks_json
+    }
+
+    /// The published keys parsed for verifying tokens.
+    pub fn verification_keys(&self) -> &KeyCache {
+        &self.verification
     }
 }
 

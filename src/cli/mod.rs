@@ -11,6 +11,7 @@ mod account;
 mod client;
 mod migrate;
 mod serve;
+mod token;
 mod user;
 
 /// OAuth 2.0 authorization server for machine-to-machine access.
@@ -41,6 +42,9 @@ pub enum Command {
     /// Manage clients (API keys).
     #[command(subcommand)]
     Client(client::ClientCommand),
+    /// Inspect access tokens.
+    #[command(subcommand)]
+    Token(token::TokenCommand),
 }
 
 /// Runs the parsed command with validated settings.
@@ -51,6 +55,7 @@ pub fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::Account(command) => account::run(command, &settings),
         Command::User(command) => user::run(command, &settings),
         Command::Client(command) => client::run(command, &settings),
+        Command::Token(command) => token::run(command, &settings),
     }
 }
 

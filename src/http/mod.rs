@@ -17,6 +17,7 @@ use crate::http::limits::AuthLimits;
 use crate::keyring::KeyRing;
 use crate::service::usage::UsageTracker;
 use crate::storage::Db;
+use crate::verify::Rules;
 
 pub mod admin;
 pub mod limits;
@@ -40,6 +41,8 @@ pub struct AppState {
     pub limits: AuthLimits,
     /// Client uses awaiting their write to the database.
     pub usage: Arc<UsageTracker>,
+    /// What keymint's own tokens must match, for introspection.
+    pub token_rules: Rules,
 }
 
 impl AppState {
@@ -57,6 +60,7 @@ impl AppState {
             master,
             limits: AuthLimits::new(&settings),
             usage: Arc::default(),
+            token_rules: Rules::new(&settings.issuer, &settings.audience),
             settings,
             metadata_json,
         }

@@ -7,7 +7,7 @@ use serde_json::json;
 use crate::config::Settings;
 use crate::domain::Scope;
 use crate::http::AppState;
-use crate::http::oauth::{JWKS_PATH, TOKEN_PATH};
+use crate::http::oauth::{INTROSPECT_PATH, JWKS_PATH, TOKEN_PATH};
 
 /// Renders the metadata document for these settings.
 pub fn render(settings: &Settings) -> Vec<u8> {
@@ -17,6 +17,9 @@ pub fn render(settings: &Settings) -> Vec<u8> {
         "issuer": issuer,
         "token_endpoint": format!("{issuer}{TOKEN_PATH}"),
         "jwks_uri": format!("{issuer}{JWKS_PATH}"),
+        "introspection_endpoint": format!("{issuer}{INTROSPECT_PATH}"),
+        "introspection_endpoint_auth_methods_supported":
+            ["client_secret_basic", "client_secret_post"],
         "grant_types_supported": ["client_credentials"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "scopes_supported": scopes,

@@ -1,5 +1,5 @@
-//! The OAuth 2.0 endpoints: token (RFC 6749 §4.4), JWKS (RFC 7517) and
-//! authorization-server metadata (RFC 8414).
+//! The OAuth 2.0 endpoints: token (RFC 6749 §4.4), introspection
+//! (RFC 7662), JWKS (RFC 7517) and authorization-server metadata (RFC 8414).
 
 #![deny(
     clippy::unwrap_used,
@@ -10,8 +10,10 @@
 
 use actix_web::{HttpResponse, http::header, web};
 
+mod client;
 mod credentials;
 mod error;
+pub mod introspect;
 pub mod jwks;
 pub mod metadata;
 mod request;
@@ -21,6 +23,8 @@ pub use error::OAuthError;
 
 /// Path of the token endpoint.
 pub const TOKEN_PATH: &str = "/oauth/token";
+/// Path of the introspection endpoint.
+pub const INTROSPECT_PATH: &str = "/oauth/introspect";
 /// Path of the JWKS.
 pub const JWKS_PATH: &str = "/.well-known/jwks.json";
 /// Path of the metadata document.
@@ -31,6 +35,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource(TOKEN_PATH)
             .route(web::post().to(token::issue_token))
+            .default_service(web::to(post_only)),
+    )
+    .service(
+        web::resource(INTROSPECT_PATH)
+            .route(web::post().to(introspect::introspect_token))
             .default_service(web::to(post_only)),
     )
     .route(JWKS_PATH, web::get().to(jwks::get_jwks))

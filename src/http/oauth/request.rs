@@ -1,5 +1,6 @@
-//! Parsing a token request (RFC 6749 §4.4.2) from its headers and body,
-//! with no I/O, so that every malformed shape is refused in one place.
+//! Parsing token requests (RFC 6749 §4.4.2) and introspection requests
+//! (RFC 7662 §2.1) from their headers and body, with no I/O, so that every
+//! malformed shape is refused in one place.
 
 use crate::domain::{ScopeError, ScopeSet};
 use crate::http::oauth::OAuthError;
@@ -14,18 +15,34 @@ pub enum AuthMethod {
     Post,
 }
 
+/// The client credentials of a request, as presented.
+#[derive(Debug, PartialEq, Eq)]
+pub struct ClientCredentials {
+    /// The credentials and how they came; `None` when none were sent.
+    pub presented: Option<(PresentedCredentials, AuthMethod)>,
+    /// Whether a Basic header was sent (for `WWW-Authenticate`).
+    pub basic_attempted: bool,
+}
+
 /// A well-formed client-credentials token request.
 #[derive(Debug, PartialEq, Eq)]
 pub struct TokenRequest {
-    /// The credentials and how they came.
-    pub credentials: Option<(PresentedCredentials, AuthMethod)>,
+    /// Who asks.
+    pub client: ClientCredentials,
     /// The requested scopes; `None` when the parameter was absent or empty.
     pub scope: Option<ScopeSet>,
-    /// Whether a Basic header was sent (for `WWW-Authenticate`).
-    pub basic_attempted: bool,
     /// The unknown scope, if `scope` named one (answered after client
     /// authentication, so that an unauthenticated caller learns nothing).
     pub scope_error: Option<ScopeError>,
+}
+
+/// A well-formed token introspection request.
+#[derive(Debug, PartialEq, Eq)]
+pub struct IntrospectionRequest {
+    /// Who asks.
+    pub client: ClientCredentials,
+    /// The token to describe.
+    pub token: String,
 }
 
 #[derive(Default)]
@@ -34,6 +51,8 @@ struct Params {
     scope: Option<String>,
     client_id: Option<String>,
     client_secret: Option<String>,
+    token: Option<String>,
+    token_type_hint: Option<String>,
 }
 
 fn invalid(description: &'static str) -> OAuthError {
@@ -47,7 +66,12 @@ fn is_form(content_type: Option<&str>) -> bool {
     })
 }
 
-fn parse_params(body: &[u8]) -> Result<Params, OAuthError> {
+fn parse_params(content_type: Option<&str>, body: &[u8]) -> Result<Params, OAuthError> {
+    if !is_form(content_type) {
+        return Err(invalid(
+            "the body must be application/x-www-form-urlencoded",
+        ));
+    }
     if std::str::from_utf8(body).is_err() {
         return Err(invalid("the request body is not valid UTF-8"));
     }
@@ -58,6 +82,8 @@ fn parse_params(body: &[u8]) -> Result<Params, OAuthError> {
             "scope" => &mut params.scope,
             "client_id" => &mut params.client_id,
             "client_secret" => &mut params.client_secret,
+            "token" => &mut params.token,
+            "token_type_hint" => &mut params.token_type_hint,
             // RFC 6749 §3.2: unrecognised parameters are ignored.
             _ => continue,
         };
@@ -74,6 +100,7 @@ fn parse_params(body: &[u8]) -> Result<Params, OAuthError> {
         &mut params.grant_type,
         &mut params.scope,
         &mut params.client_id,
+        &mut params.token,
     ] {
         if slot.as_deref() == Some("") {
             *slot = None;
@@ -86,6 +113,18 @@ fn parse_params(body: &[u8]) -> Result<Params, OAuthError> {
 }
 
 fn credentials(
+    authorization: Option<&[u8]>,
+    params: Params,
+) -> Result<ClientCredentials, OAuthError> {
+    let presented = presented(authorization, params)?;
+    let basic_attempted = authorization.is_some_and(credentials::is_basic);
+    Ok(ClientCredentials {
+        presented,
+        basic_attempted,
+    })
+}
+
+fn presented(
     authorization: Option<&[u8]>,
     params: Params,
 ) -> Result<Option<(PresentedCredentials, AuthMethod)>, OAuthError> {
@@ -126,31 +165,41 @@ impl TokenRequest {
         authorization: Option<&[u8]>,
         body: &[u8],
     ) -> Result<Self, OAuthError> {
-        if !is_form(content_type) {
-            return Err(invalid(
-                "the body must be application/x-www-form-urlencoded",
-            ));
-        }
-        let mut params = parse_params(body)?;
+        let mut params = parse_params(content_type, body)?;
         match params.grant_type.as_deref() {
             None => return Err(invalid("grant_type is missing")),
             Some("client_credentials") => {}
             Some(_) => return Err(OAuthError::UnsupportedGrantType),
         }
-        let basic_attempted = authorization.is_some_and(credentials::is_basic);
         let (scope, scope_error) = match params.scope.take().map(|s| ScopeSet::parse_request(&s)) {
             None => (None, None),
             Some(Ok(set)) if set.is_empty() => (None, None),
             Some(Ok(set)) => (Some(set), None),
             Some(Err(err)) => (None, Some(err)),
         };
-        let credentials = credentials(authorization, params)?;
+        let client = credentials(authorization, params)?;
         Ok(Self {
-            credentials,
+            client,
             scope,
-            basic_attempted,
             scope_error,
         })
+    }
+}
+
+impl IntrospectionRequest {
+    /// Parses a request; `token` is required (RFC 7662 §2.1).
+    pub fn parse(
+        content_type: Option<&str>,
+        authorization: Option<&[u8]>,
+        body: &[u8],
+    ) -> Result<Self, OAuthError> {
+        let mut params = parse_params(content_type, body)?;
+        let token = params
+            .token
+            .take()
+            .ok_or_else(|| invalid("token is missing"))?;
+        let client = credentials(authorization, params)?;
+        Ok(Self { client, token })
     }
 }
 
@@ -175,7 +224,7 @@ mod tests {
 
         let request = TokenRequest::parse(FORM, None, body).unwrap();
 
-        let (presented, method) = request.credentials.unwrap();
+        let (presented, method) = request.client.presented.unwrap();
         assert_eq!(
             (presented.client_id.as_str(), method),
             ("a", AuthMethod::Post)
@@ -230,7 +279,16 @@ mod tests {
         let request = TokenRequest::parse(FORM, None, body).unwrap();
 
         assert_eq!(request.scope, None);
-        assert!(request.credentials.is_none());
+        assert!(request.client.presented.is_none());
+    }
+
+    #[test]
+    fn introspection_needs_a_token() {
+        let missing = IntrospectionRequest::parse(FORM, None, b"client_id=a&client_secret=b");
+        let present = IntrospectionRequest::parse(FORM, None, b"token=abc&token_type_hint=x");
+
+        assert!(matches!(missing, Err(OAuthError::InvalidRequest(_))));
+        assert_eq!(present.unwrap().token, "abc");
     }
 
     #[test]

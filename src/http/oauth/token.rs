@@ -4,22 +4,16 @@
 //! The hot path: it reads one client row, hashes the presented secret once,
 //! signs with a key parsed at start-up, and writes nothing to the database.
 
-use actix_web::http::header::{self, HeaderMap};
+use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
-use futures_util::StreamExt;
 use serde::Serialize;
 
-use crate::crypto::{ClientId, ClientSecret, random};
+use crate::crypto::random;
 use crate::domain::ScopeSet;
 use crate::http::AppState;
-use crate::http::oauth::OAuthError;
 use crate::http::oauth::request::TokenRequest;
-use crate::service::client_auth::{self, AuthenticatedClient, ClientAuthError};
-use crate::storage::StorageError;
-
-/// Bodies over this size are refused with 413 before they are parsed; a
-/// real token request is well under 1 KiB.
-pub const MAX_BODY_BYTES: usize = 4 * 1024;
+use crate::http::oauth::{OAuthError, client};
+use crate::service::client_auth::AuthenticatedClient;
 
 /// The claims of an access token (RFC 9068 §2.2).
 #[derive(Debug, Serialize)]
@@ -52,26 +46,6 @@ struct TokenResponse<'a> {
     scope: &'a str,
 }
 
-async fn read_body(headers: &HeaderMap, mut payload: web::Payload) -> Result<Vec<u8>, OAuthError> {
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.parse::<usize>().ok());
-    if declared.is_some_and(|length| length > MAX_BODY_BYTES) {
-        return Err(OAuthError::RequestTooLarge);
-    }
-    let mut body = Vec::with_capacity(declared.unwrap_or(256).min(MAX_BODY_BYTES));
-    while let Some(chunk) = payload.next().await {
-        let chunk =
-            chunk.map_err(|_| OAuthError::InvalidRequest("the request body was cut off"))?;
-        if body.len() + chunk.len() > MAX_BODY_BYTES {
-            return Err(OAuthError::RequestTooLarge);
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
-}
-
 /// Issues an access token to an authenticated client.
 #[tracing::instrument(name = "issue_token", skip_all, fields(client.id, outcome))]
 pub async fn issue_token(
@@ -79,7 +53,7 @@ pub async fn issue_token(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, OAuthError> {
-    let body = read_body(request.headers(), payload).await?;
+    let body = client::read_body(request.headers(), payload).await?;
     let content_type = request
         .headers()
         .get(header::CONTENT_TYPE)
@@ -92,7 +66,7 @@ pub async fn issue_token(
         tracing::Span::current().record("outcome", err.to_string());
     })?;
 
-    let client = authenticate(&state, &parsed).await?;
+    let client = client::authenticate(&state, &parsed.client).await?;
 
     let scopes = granted_scopes(&parsed, &client)?;
     let token = mint(&state, &client, scopes)?;
@@ -112,59 +86,6 @@ pub async fn issue_token(
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header((header::PRAGMA, "no-cache"))
         .json(response))
-}
-
-async fn authenticate(
-    state: &AppState,
-    parsed: &TokenRequest,
-) -> Result<AuthenticatedClient, OAuthError> {
-    let invalid_client = OAuthError::InvalidClient {
-        basic_attempted: parsed.basic_attempted,
-    };
-    let refuse = |reason: &str| {
-        tracing::Span::current().record("outcome", "invalid_client");
-        tracing::info!(reason, "client authentication failed");
-    };
-    let Some((presented, _method)) = &parsed.credentials else {
-        refuse("no_credentials");
-        return Err(invalid_client);
-    };
-    let Some(client_id) = ClientId::parse(&presented.client_id) else {
-        refuse("malformed_client_id");
-        return Err(invalid_client);
-    };
-    tracing::Span::current().record("client.id", client_id.as_str());
-    // The checksum refuses mistyped secrets without a database lookup.
-    let Some(secret) = ClientSecret::parse(&presented.client_secret) else {
-        refuse("malformed_secret");
-        return Err(invalid_client);
-    };
-
-    let outcome = state
-        .db
-        .run(move |conn| client_auth::authenticate(conn, &client_id, &secret))
-        .await;
-    match outcome {
-        Ok(client) => Ok(client),
-        Err(ClientAuthError::Storage(err)) => Err(storage_failure(err)),
-        Err(err) => {
-            refuse(err.reason());
-            Err(invalid_client)
-        }
-    }
-}
-
-fn storage_failure(err: StorageError) -> OAuthError {
-    match err {
-        StorageError::Unavailable(cause) => {
-            tracing::warn!(
-                error = format!("{cause:#}"),
-                "database unavailable for token request"
-            );
-            OAuthError::TemporarilyUnavailable
-        }
-        other => OAuthError::Internal(other.into()),
-    }
 }
 
 /// RFC 6749 §3.3: no `scope` means every scope of the client; otherwise
