@@ -10,8 +10,9 @@ use diesel::ConnectionError;
 
 use crate::config::Settings;
 use crate::crypto::MasterKey;
+use crate::http::oauth::jwks::JWKS_MAX_AGE_SECS;
 use crate::http::{self, AppState};
-use crate::keyring::KeyRing;
+use crate::keyring::{KeyPolicy, KeyRing, RELOAD_INTERVAL};
 use crate::service::usage::{FLUSH_INTERVAL, UsageTracker};
 use crate::storage::{self, Backend, Db, DbConnection, StorageError, migrations, signing_keys};
 
@@ -81,13 +82,28 @@ fn master_key(settings: &Settings, db: &Db) -> anyhow::Result<MasterKey> {
     loaded.context("failed to load the master key from KEYMINT_KEYS_DIR")
 }
 
+/// How keys are generated and rotated under these settings. A replaced key
+/// stays published for a token lifetime plus a JWKS cache lifetime plus a
+/// minute of clock leeway.
+pub fn key_policy(settings: &Settings) -> KeyPolicy {
+    let overlap = u64::from(settings.token_ttl) + u64::from(JWKS_MAX_AGE_SECS) + 60;
+    KeyPolicy {
+        algorithm: settings.signing_alg,
+        rotate_after: settings
+            .key_rotation_days
+            .map(|days| Duration::from_secs(u64::from(days) * 86_400)),
+        overlap: Duration::from_secs(overlap),
+        publish_ahead: Duration::from_secs(u64::from(JWKS_MAX_AGE_SECS)),
+    }
+}
+
 /// Opens everything the server needs: database, master key, signing keys.
 pub fn prepare_state(settings: Settings) -> anyhow::Result<AppState> {
     crate::verify::ring_provider::install();
     let db = open_database(&settings)?;
     let master = Arc::new(master_key(&settings, &db)?);
     let keys = db
-        .run_blocking(|conn| KeyRing::open(conn, Arc::clone(&master), settings.signing_alg))
+        .run_blocking(|conn| KeyRing::open(conn, Arc::clone(&master), key_policy(&settings)))
         .context("failed to load the signing keys")?;
     let kid = keys.snapshot().current().kid().to_owned();
     tracing::info!(key.kid = %kid, "signing key loaded");
@@ -114,6 +130,17 @@ pub fn start(listener: TcpListener, state: AppState) -> anyhow::Result<actix_web
         loop {
             tick.tick().await;
             flush_usage(&usage, &db).await;
+        }
+    });
+    let (keys, db) = (Arc::clone(&state.keys), state.db.clone());
+    actix_web::rt::spawn(async move {
+        let mut tick = tokio::time::interval(RELOAD_INTERVAL);
+        loop {
+            tick.tick().await;
+            let keys = Arc::clone(&keys);
+            if let Err(err) = db.run(move |conn| keys.maintain(conn)).await {
+                tracing::warn!(error = %err, "signing-key maintenance failed; will retry");
+            }
         }
     });
     http::serve(listener, state, worker_count()).context("failed to start the HTTP server")

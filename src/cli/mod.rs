@@ -9,6 +9,7 @@ use crate::config::{Settings, SettingsArgs};
 
 mod account;
 mod client;
+mod keys;
 mod migrate;
 mod serve;
 mod token;
@@ -42,6 +43,9 @@ pub enum Command {
     /// Manage clients (API keys).
     #[command(subcommand)]
     Client(client::ClientCommand),
+    /// List and rotate signing keys.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
     /// Inspect access tokens.
     #[command(subcommand)]
     Token(token::TokenCommand),
@@ -56,6 +60,7 @@ pub fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::User(command) => user::run(command, &settings),
         Command::Client(command) => client::run(command, &settings),
         Command::Token(command) => token::run(command, &settings),
+        Command::Keys(command) => keys::run(command, &settings),
     }
 }
 

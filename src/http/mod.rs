@@ -35,8 +35,6 @@ pub struct AppState {
     pub master: Arc<MasterKey>,
     /// The validated settings.
     pub settings: Arc<Settings>,
-    /// The RFC 8414 metadata document, rendered once.
-    pub metadata_json: Vec<u8>,
     /// Counters of failed authentications.
     pub limits: AuthLimits,
     /// Client uses awaiting their write to the database.
@@ -53,7 +51,6 @@ impl AppState {
         master: Arc<MasterKey>,
         settings: Arc<Settings>,
     ) -> Self {
-        let metadata_json = oauth::metadata::render(&settings);
         Self {
             db,
             keys,
@@ -62,7 +59,6 @@ impl AppState {
             usage: Arc::default(),
             token_rules: Rules::new(&settings.issuer, &settings.audience),
             settings,
-            metadata_json,
         }
     }
 }

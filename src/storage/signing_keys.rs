@@ -89,6 +89,79 @@ pub fn list_published(conn: &mut DbConnection) -> QueryResult<Vec<SigningKeyRow>
         .load(conn)
 }
 
+/// The key in `wanted` state, if any.
+pub fn find_by_status(conn: &mut DbConnection, wanted: &str) -> QueryResult<Option<SigningKeyRow>> {
+    signing_keys::table
+        .filter(signing_keys::status.eq(wanted))
+        .select(SigningKeyRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Moves the current key to `previous`, to be retired after `retire_after`.
+/// Returns false when `kid` was no longer current (another rotation won).
+pub fn demote_current(
+    conn: &mut DbConnection,
+    kid: &str,
+    retire_after: NaiveDateTime,
+) -> QueryResult<bool> {
+    let updated = diesel::update(
+        signing_keys::table
+            .find(kid)
+            .filter(signing_keys::status.eq(status::CURRENT)),
+    )
+    .set((
+        signing_keys::status.eq(status::PREVIOUS),
+        signing_keys::retire_after.eq(retire_after),
+    ))
+    .execute(conn)?;
+    Ok(updated == 1)
+}
+
+/// Makes the next key current. Returns false when `kid` was no longer next.
+pub fn promote_next(conn: &mut DbConnection, kid: &str, at: NaiveDateTime) -> QueryResult<bool> {
+    let updated = diesel::update(
+        signing_keys::table
+            .find(kid)
+            .filter(signing_keys::status.eq(status::NEXT)),
+    )
+    .set((
+        signing_keys::status.eq(status::CURRENT),
+        signing_keys::activated_at.eq(at),
+    ))
+    .execute(conn)?;
+    Ok(updated == 1)
+}
+
+/// Retires `kid` (if it is in state `from`) and destroys its private part.
+pub fn retire(conn: &mut DbConnection, kid: &str, from: &str) -> QueryResult<bool> {
+    let updated = diesel::update(
+        signing_keys::table
+            .find(kid)
+            .filter(signing_keys::status.eq(from)),
+    )
+    .set((
+        signing_keys::status.eq(status::RETIRED),
+        signing_keys::private_key.eq(None::<String>),
+    ))
+    .execute(conn)?;
+    Ok(updated == 1)
+}
+
+/// Retires every previous key whose tokens have all expired by `now`;
+/// returns their ids.
+pub fn retire_due(conn: &mut DbConnection, now: NaiveDateTime) -> QueryResult<Vec<String>> {
+    let due: Vec<String> = signing_keys::table
+        .filter(signing_keys::status.eq(status::PREVIOUS))
+        .filter(signing_keys::retire_after.le(now))
+        .select(signing_keys::kid)
+        .load(conn)?;
+    for kid in &due {
+        retire(conn, kid, status::PREVIOUS)?;
+    }
+    Ok(due)
+}
+
 /// Every key, oldest first.
 pub fn list_all(conn: &mut DbConnection) -> QueryResult<Vec<SigningKeyRow>> {
     signing_keys::table
