@@ -5,5 +5,6 @@
 mod cli;
 mod discovery;
 mod helpers;
+mod instances;
 mod storage;
 mod token;
