@@ -17,6 +17,8 @@ pub mod http;
 #[cfg(feature = "server")]
 pub mod keyring;
 #[cfg(feature = "server")]
+pub mod metrics;
+#[cfg(feature = "server")]
 pub mod ratelimit;
 #[cfg(feature = "server")]
 pub mod service;

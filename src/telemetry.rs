@@ -18,6 +18,7 @@ pub fn init(filter: &str, format: LogFormat) -> Result<(), SettingError> {
             .json()
             .flatten_event(true)
             .with_current_span(true)
+            .with_span_list(false)
             .try_init(),
     };
     Ok(())

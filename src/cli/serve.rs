@@ -16,6 +16,8 @@ pub fn run(settings: Settings) -> anyhow::Result<()> {
         tracing::info!(listen = %address, issuer, "keymint is serving");
         server.await?;
         startup::flush_usage(&usage, &db).await;
+        // Close every database connection before the process exits.
+        drop(db);
         tracing::info!("keymint stopped");
         Ok(())
     })

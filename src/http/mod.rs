@@ -6,22 +6,26 @@
 
 use std::net::TcpListener;
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::dev::Server;
-use actix_web::middleware::DefaultHeaders;
+use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 
 use crate::config::Settings;
 use crate::crypto::MasterKey;
 use crate::http::limits::AuthLimits;
 use crate::keyring::KeyRing;
+use crate::metrics::Metrics;
 use crate::service::usage::UsageTracker;
 use crate::storage::Db;
 use crate::verify::Rules;
 
 pub mod admin;
 pub mod limits;
+pub mod middleware;
 pub mod oauth;
+pub mod ops;
 pub mod problem;
 
 /// Everything a handler may use, built once at start-up.
@@ -41,6 +45,8 @@ pub struct AppState {
     pub usage: Arc<UsageTracker>,
     /// What keymint's own tokens must match, for introspection.
     pub token_rules: Rules,
+    /// Prometheus metrics.
+    pub metrics: Arc<Metrics>,
 }
 
 impl AppState {
@@ -58,6 +64,7 @@ impl AppState {
             limits: AuthLimits::new(&settings),
             usage: Arc::default(),
             token_rules: Rules::new(&settings.issuer, &settings.audience),
+            metrics: Arc::default(),
             settings,
         }
     }
@@ -67,19 +74,35 @@ impl AppState {
 pub fn routes(cfg: &mut web::ServiceConfig) {
     oauth::routes(cfg);
     admin::routes(cfg);
+    ops::routes(cfg);
 }
 
+/// How long a client may take to send a request head.
+const CLIENT_REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long in-flight requests may run after SIGTERM or SIGINT.
+pub const SHUTDOWN_TIMEOUT_SECS: u64 = 10;
+
 /// Starts serving `state` on `listener` with `workers` worker threads.
+/// On SIGTERM or SIGINT the server stops accepting, lets in-flight requests
+/// finish for up to [`SHUTDOWN_TIMEOUT_SECS`], and the future resolves.
 pub fn serve(listener: TcpListener, state: AppState, workers: usize) -> std::io::Result<Server> {
     let state = web::Data::new(state);
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
-            .wrap(DefaultHeaders::new().add(("X-Content-Type-Options", "nosniff")))
+            .wrap(from_fn(middleware::observe))
             .configure(routes)
+            .default_service(web::to(not_found))
     })
     .workers(workers)
+    .client_request_timeout(CLIENT_REQUEST_TIMEOUT)
+    .client_disconnect_timeout(Duration::from_secs(1))
+    .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS)
     .listen(listener)?
     .run();
     Ok(server)
+}
+
+async fn not_found() -> Result<actix_web::HttpResponse, problem::Problem> {
+    Err(problem::Problem::not_found())
 }

@@ -4,6 +4,8 @@
 //! Reads `KEYMINT_DATABASE_URL` through [`crate::config::Settings`].
 
 use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
@@ -181,6 +183,7 @@ pub fn configure_sqlite(conn: &mut SqliteConnection) -> diesel::QueryResult<()> 
 pub struct Db {
     pool: Pool<Manager>,
     backend: Backend,
+    waiting: Arc<AtomicI64>,
 }
 
 impl fmt::Debug for Db {
@@ -208,6 +211,7 @@ impl Db {
         Self {
             pool,
             backend: url.backend(),
+            waiting: Arc::default(),
         }
     }
 
@@ -221,6 +225,11 @@ impl Db {
         self.pool.state()
     }
 
+    /// Callers waiting for a connection right now, for metrics.
+    pub fn waiting(&self) -> i64 {
+        self.waiting.load(Ordering::Relaxed)
+    }
+
     /// Runs `work` on a pooled connection on the current thread. For the
     /// CLI and start-up, never from an async worker.
     pub fn run_blocking<T, E, F>(&self, work: F) -> Result<T, E>
@@ -228,7 +237,10 @@ impl Db {
         F: FnOnce(&mut DbConnection) -> Result<T, E>,
         E: From<StorageError>,
     {
-        let mut conn = self.pool.get().map_err(StorageError::from)?;
+        self.waiting.fetch_add(1, Ordering::Relaxed);
+        let conn = self.pool.get();
+        self.waiting.fetch_sub(1, Ordering::Relaxed);
+        let mut conn = conn.map_err(StorageError::from)?;
         work(&mut conn)
     }
 

@@ -51,10 +51,7 @@ pub async fn authenticate(
     let invalid_client = OAuthError::InvalidClient {
         basic_attempted: credentials.basic_attempted,
     };
-    let refuse = |reason: &str| {
-        tracing::Span::current().record("outcome", "invalid_client");
-        tracing::info!(reason, "client authentication failed");
-    };
+    let refuse = |reason: &str| tracing::info!(reason, "client authentication failed");
     let Some((presented, _method)) = &credentials.presented else {
         refuse("no_credentials");
         return Err(invalid_client);

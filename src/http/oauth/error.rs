@@ -38,7 +38,8 @@ struct Body<'a> {
 }
 
 impl OAuthError {
-    fn code(&self) -> &'static str {
+    /// The RFC 6749 error code.
+    pub fn code(&self) -> &'static str {
         match self {
             OAuthError::InvalidRequest(_) | OAuthError::RequestTooLarge => "invalid_request",
             OAuthError::InvalidClient { .. } => "invalid_client",

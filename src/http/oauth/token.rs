@@ -4,6 +4,8 @@
 //! The hot path: it reads one client row, hashes the presented secret once,
 //! signs with a key parsed at start-up, and writes nothing to the database.
 
+use std::time::Instant;
+
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Serialize;
@@ -47,11 +49,29 @@ struct TokenResponse<'a> {
 }
 
 /// Issues an access token to an authenticated client.
-#[tracing::instrument(name = "issue_token", skip_all, fields(client.id, outcome))]
+///
+/// The outcome and client id are recorded on the request's span (see
+/// [`crate::http::middleware`]), so the request's one log line carries them.
 pub async fn issue_token(
     request: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
+) -> Result<HttpResponse, OAuthError> {
+    let started = Instant::now();
+    let result = issue(&request, payload, &state).await;
+    let outcome = match &result {
+        Ok(_) => "issued",
+        Err(err) => err.code(),
+    };
+    tracing::Span::current().record("outcome", outcome);
+    state.metrics.token_request(outcome, started.elapsed());
+    result
+}
+
+async fn issue(
+    request: &HttpRequest,
+    payload: web::Payload,
+    state: &AppState,
 ) -> Result<HttpResponse, OAuthError> {
     let body = client::read_body(request.headers(), payload).await?;
     let content_type = request
@@ -62,18 +82,15 @@ pub async fn issue_token(
         .headers()
         .get(header::AUTHORIZATION)
         .map(|v| v.as_bytes());
-    let parsed = TokenRequest::parse(content_type, authorization, &body).inspect_err(|err| {
-        tracing::Span::current().record("outcome", err.to_string());
-    })?;
+    let parsed = TokenRequest::parse(content_type, authorization, &body)?;
 
-    let client = client::authenticate(&state, &parsed.client).await?;
+    let client = client::authenticate(state, &parsed.client).await?;
 
     let scopes = granted_scopes(&parsed, &client)?;
-    let token = mint(&state, &client, scopes)?;
+    let token = mint(state, &client, scopes)?;
     state
         .usage
         .record(client.client_id.as_str(), chrono::Utc::now().timestamp());
-    tracing::Span::current().record("outcome", "issued");
     tracing::debug!("token issued");
     let scope = scopes.to_string();
     let response = TokenResponse {
@@ -95,7 +112,6 @@ fn granted_scopes(
     client: &AuthenticatedClient,
 ) -> Result<ScopeSet, OAuthError> {
     let refuse = |description| {
-        tracing::Span::current().record("outcome", "invalid_scope");
         tracing::info!("requested scope refused");
         OAuthError::InvalidScope(description)
     };
