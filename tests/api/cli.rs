@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::helpers::{TestApp, spawn_app};
 
-fn keymint(app: &TestApp, args: &[&str]) -> Output {
+pub(crate) fn keymint(app: &TestApp, args: &[&str]) -> Output {
     keymint_with_stdin(app, args, None)
 }
 
@@ -37,7 +37,7 @@ fn keymint_with_stdin(app: &TestApp, args: &[&str], stdin: Option<&str>) -> Outp
 }
 
 /// The single JSON object a successful creating command prints.
-fn json_out(output: &Output) -> Value {
+pub(crate) fn json_out(output: &Output) -> Value {
     let stdout = String::from_utf8(output.stdout.clone()).unwrap();
     assert!(
         output.status.success(),
@@ -53,7 +53,7 @@ fn json_out(output: &Output) -> Value {
 }
 
 /// The one-line reason a failing command gives.
-fn failure_line(output: &Output) -> String {
+pub(crate) fn failure_line(output: &Output) -> String {
     assert!(!output.status.success());
     assert!(output.stdout.is_empty(), "nothing on stdout");
     let stderr = String::from_utf8(output.stderr.clone()).unwrap();

@@ -18,6 +18,11 @@ use keymint::storage::{Backend, DatabaseUrl, Db};
 use serde_json::Value;
 use tempfile::TempDir;
 
+mod admin;
+mod dump;
+
+pub use admin::{assert_problem, decode_base32, keys, seconds_from_now};
+
 /// Where the suite's PostgreSQL server is, when it runs on PostgreSQL.
 const POSTGRES_ENV: &str = "KEYMINT_TEST_DATABASE_URL";
 
@@ -132,15 +137,22 @@ pub fn test_settings(
 
 /// Starts keymint on a random port with a fresh database.
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Starts keymint like [`spawn_app`], with settings changed by `configure`
+/// first (such as a lower `auth_failures_per_minute`).
+pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     init_once();
     let dir = tempfile::tempdir().unwrap();
     let database = TestDatabase::create(&dir);
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let settings = test_settings(
+    let mut settings = test_settings(
         listener.local_addr().unwrap(),
         &database,
         dir.path().join("keys"),
     );
+    configure(&mut settings);
 
     let state = keymint::startup::prepare_state(settings.clone()).expect("start-up succeeds");
     let (db, usage) = (state.db.clone(), state.usage.clone());

@@ -2,6 +2,12 @@
 //! port with its own database. `KEYMINT_TEST_DATABASE_URL=postgres://…`
 //! runs the whole suite on PostgreSQL instead of SQLite.
 
+mod admin_audit;
+mod admin_clients;
+mod admin_limits;
+mod admin_me;
+mod admin_sessions;
+mod admin_sso;
 mod cli;
 mod discovery;
 mod helpers;

@@ -1,68 +1,21 @@
 //! What reaches the database: never a client secret in clear.
 
-use diesel::sql_types::Text;
-use diesel::{QueryableByName, RunQueryDsl};
-use keymint::storage::{Backend, DbConnection, StorageError};
+use keymint::storage::Backend;
 
 use crate::helpers::{TestApp, spawn_app};
 
-#[derive(QueryableByName)]
-struct Line {
-    #[diesel(sql_type = Text)]
-    line: String,
-}
-
 /// Every row of every table as text.
 async fn dump(app: &TestApp) -> String {
-    let backend = app.database.backend();
-    let tables = [
+    app.dump(&[
         "accounts",
         "users",
         "clients",
         "audit_events",
         "signing_keys",
-    ];
-    app.db
-        .run(move |conn: &mut DbConnection| {
-            let mut out = String::new();
-            for table in tables {
-                let query = match backend {
-                    Backend::Postgres => {
-                        format!("SELECT CAST(row_to_json(t) AS TEXT) AS line FROM {table} t")
-                    }
-                    // SQLite has no row-to-text; list every column instead.
-                    Backend::Sqlite => sqlite_row_query(table),
-                };
-                let lines: Vec<Line> = diesel::sql_query(query)
-                    .load(conn)
-                    .map_err(StorageError::from)?;
-                for line in lines {
-                    out.push_str(&line.line);
-                    out.push('\n');
-                }
-            }
-            Ok::<_, StorageError>(out)
-        })
-        .await
-        .unwrap()
-}
-
-fn sqlite_row_query(table: &str) -> String {
-    let columns = match table {
-        "accounts" => "id, name, partner, created_at",
-        "users" => "id, account_id, email, role, password_hash, created_at",
-        "clients" => {
-            "id, client_id, account_id, name, secret_hash, scopes, created_at, created_by, revoked_at, last_used_at"
-        }
-        "audit_events" => "id, account_id, actor, action, target, source_ip, occurred_at, detail",
-        _ => "kid, alg, status, public_jwk, private_key, created_at, activated_at, retire_after",
-    };
-    let concat = columns
-        .split(", ")
-        .map(|column| format!("coalesce(CAST({column} AS TEXT), '')"))
-        .collect::<Vec<_>>()
-        .join(" || ' ' || ");
-    format!("SELECT {concat} AS line FROM {table}")
+        "sessions",
+        "sso_providers",
+    ])
+    .await
 }
 
 #[actix_rt::test]

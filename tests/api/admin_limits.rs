@@ -1,0 +1,140 @@
+//! Brute-force limits on sign-ins: an address that fails too often gets
+//! 429 with `Retry-After`; failures against one email from many addresses
+//! only slow its owner down. Apps here run with a limit of 4 failures a
+//! minute, and requests come from several loopback addresses (Linux routes
+//! all of 127.0.0.0/8 to the loopback interface; macOS needs aliases).
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::{Duration, Instant};
+
+use futures_util::future::join_all;
+use serde_json::json;
+
+use crate::helpers::{TestApp, assert_problem, spawn_app_with};
+
+const LIMIT: u32 = 4;
+
+async fn spawn_limited_app() -> TestApp {
+    spawn_app_with(|settings| settings.auth_failures_per_minute = Some(LIMIT)).await
+}
+
+/// An HTTP client whose requests come from `127.0.0.{last}`.
+fn client_from(last: u8) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(IpAddr::V4(Ipv4Addr::new(127, 0, 0, last)))
+        .build()
+        .unwrap()
+}
+
+async fn post_json(
+    client: &reqwest::Client,
+    app: &TestApp,
+    path: &str,
+    body: &serde_json::Value,
+) -> reqwest::Response {
+    client.post(app.url(path)).json(body).send().await.unwrap()
+}
+
+#[actix_rt::test]
+async fn failures_from_one_address_get_429_there_and_nowhere_else() {
+    let app = spawn_limited_app().await;
+    let owner = app.owner().await;
+    let wrong = json!({"email": owner.email, "password": "wrong"});
+    let right = json!({"email": owner.email, "password": owner.password});
+    let mut statuses = Vec::new();
+    for _ in 0..LIMIT {
+        statuses.push(app.post_login(&wrong).await.status().as_u16());
+    }
+
+    let refused = app.post_login(&wrong).await;
+    let refused_right = app.post_login(&right).await;
+    let elsewhere = post_json(&client_from(2), &app, "/admin/v1/sessions", &right).await;
+
+    assert_eq!(statuses, [401; LIMIT as usize]);
+    let body = assert_problem(refused, 429, "too_many_requests").await;
+    assert_eq!(body["status"], 429);
+    assert_problem(refused_right, 429, "too_many_requests").await;
+    assert_eq!(elsewhere.status(), 201);
+}
+
+#[actix_rt::test]
+async fn failures_for_one_email_from_many_addresses_only_slow_its_owner() {
+    let app = spawn_limited_app().await;
+    let owner = app.owner().await;
+    let wrong = json!({"email": owner.email, "password": "wrong"});
+    let attackers: Vec<reqwest::Client> = (10..15).map(client_from).collect();
+    let attempts = attackers
+        .iter()
+        .flat_map(|client| [client, client])
+        .map(|client| post_json(client, &app, "/admin/v1/sessions", &wrong));
+    let statuses: Vec<u16> = join_all(attempts)
+        .await
+        .iter()
+        .map(|response| response.status().as_u16())
+        .collect();
+    let started = Instant::now();
+
+    let response = post_json(
+        &client_from(2),
+        &app,
+        "/admin/v1/sessions",
+        &json!({"email": owner.email, "password": owner.password}),
+    )
+    .await;
+
+    assert_eq!(statuses, [401; 10], "each address stays under the limit");
+    assert_eq!(response.status(), 201);
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "the owner is slowed down: {:?}",
+        started.elapsed()
+    );
+}
+
+#[actix_rt::test]
+async fn sso_failures_count_toward_the_address_limit() {
+    let app = spawn_limited_app().await;
+    let owner = app.owner().await;
+    let garbage = json!({"id_token": "not-a-token"});
+    for _ in 0..LIMIT {
+        let response = app
+            .http
+            .post(app.url("/admin/v1/sessions/sso"))
+            .json(&garbage)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 401);
+    }
+
+    let sso = post_json(&app.http, &app, "/admin/v1/sessions/sso", &garbage).await;
+    let password = app
+        .post_login(&json!({"email": owner.email, "password": owner.password}))
+        .await;
+
+    assert_problem(sso, 429, "too_many_requests").await;
+    assert_problem(password, 429, "too_many_requests").await;
+}
+
+#[actix_rt::test]
+#[ignore = "bug: the token endpoint never counts failed client authentications; see the report"]
+async fn token_endpoint_failures_count_toward_the_address_limit() {
+    let app = spawn_limited_app().await;
+    let client = app.client_with(&["reporting"]).await;
+    let wrong = app.client_with(&["reporting"]).await;
+    let basic = Some((client.client_id.as_str(), wrong.client_secret.as_str()));
+    for _ in 0..LIMIT {
+        let response = app.post_token("grant_type=client_credentials", basic).await;
+        assert_eq!(response.status(), 401);
+    }
+
+    let refused = app.post_token("grant_type=client_credentials", basic).await;
+
+    assert_eq!(refused.status(), 429);
+    let retry: u64 = refused.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry), "Retry-After {retry}");
+}
