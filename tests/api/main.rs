@@ -12,5 +12,8 @@ mod cli;
 mod discovery;
 mod helpers;
 mod instances;
+mod introspect;
 mod storage;
 mod token;
+mod verify;
+mod verify_helpers;
