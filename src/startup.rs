@@ -13,12 +13,16 @@ use crate::crypto::MasterKey;
 use crate::http::oauth::jwks::JWKS_MAX_AGE_SECS;
 use crate::http::{self, AppState};
 use crate::keyring::{KeyPolicy, KeyRing, RELOAD_INTERVAL};
+use crate::service::directory;
 use crate::service::usage::{FLUSH_INTERVAL, UsageTracker};
 use crate::storage::{self, Backend, Db, DbConnection, StorageError, migrations, signing_keys};
 
 /// How long a request waits for a database connection before it is told
 /// the database is unavailable.
-pub const DB_CONNECTION_TIMEOUT: Duration = Duration::from_secs(3);
+pub const DB_CONNECTION_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long a request waits for its whole database work (checkout and
+/// queries) before it is told the database is unavailable.
+pub const DB_WORK_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// Worker threads and pool size derived from the machine's cores.
 pub fn worker_count() -> usize {
@@ -61,6 +65,7 @@ pub fn open_database(settings: &Settings) -> anyhow::Result<Db> {
         &settings.database_url,
         pool_size,
         DB_CONNECTION_TIMEOUT,
+        DB_WORK_TIMEOUT,
     ))
 }
 
@@ -121,15 +126,36 @@ pub fn bind(settings: &Settings) -> anyhow::Result<TcpListener> {
         .with_context(|| format!("failed to bind KEYMINT_LISTEN {}", settings.listen))
 }
 
-/// Starts the HTTP server on `listener`, and the background task that
-/// writes client last-used times. Must run inside an actix system.
+/// Starts the HTTP server on `listener` and the background tasks of
+/// [`spawn_maintenance`]. Must run inside an actix system.
 pub fn start(listener: TcpListener, state: AppState) -> anyhow::Result<actix_web::dev::Server> {
+    spawn_maintenance(&state);
+    http::serve(listener, state, worker_count()).context("failed to start the HTTP server")
+}
+
+/// Spawns the server's background tasks: writing client last-used times,
+/// polling for clients revoked elsewhere, and signing-key maintenance
+/// (reloading, scheduled rotation, retiring). Must run inside an actix
+/// system; the tasks end with it.
+pub fn spawn_maintenance(state: &AppState) {
     let (usage, db) = (Arc::clone(&state.usage), state.db.clone());
     actix_web::rt::spawn(async move {
         let mut tick = tokio::time::interval(FLUSH_INTERVAL);
         loop {
             tick.tick().await;
             flush_usage(&usage, &db).await;
+        }
+    });
+    let (directory, db) = (Arc::clone(&state.clients), state.db.clone());
+    actix_web::rt::spawn(async move {
+        let mut tick = tokio::time::interval(directory::POLL_INTERVAL);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let directory = Arc::clone(&directory);
+            if let Err(err) = db.run(move |conn| directory.poll(conn)).await {
+                tracing::warn!(error = %err, "failed to poll for revoked clients; will retry");
+            }
         }
     });
     let (keys, db) = (Arc::clone(&state.keys), state.db.clone());
@@ -143,7 +169,6 @@ pub fn start(listener: TcpListener, state: AppState) -> anyhow::Result<actix_web
             }
         }
     });
-    http::serve(listener, state, worker_count()).context("failed to start the HTTP server")
 }
 
 /// Writes pending client last-used times; failures are logged, not fatal.

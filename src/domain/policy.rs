@@ -5,7 +5,7 @@ use serde::Serialize;
 use crate::domain::Role;
 
 /// How an admin session was established.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub enum SessionMethod {
     /// Email and password only.
     #[serde(rename = "password")]
@@ -46,7 +46,7 @@ impl SessionMethod {
 }
 
 /// Why a user may not create API keys right now.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CreateBlocked {
     /// Only owners manage API keys.

@@ -6,7 +6,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 /// One of the three APIs a token can grant access to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 pub enum Scope {
     /// The Configuration API.
     #[serde(rename = "configuration")]
@@ -175,6 +175,32 @@ impl fmt::Display for ScopeSet {
 impl Serialize for ScopeSet {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.collect_seq(self.iter())
+    }
+}
+
+/// The JSON form written by `Serialize`: an array of scope names, each at
+/// most once, in canonical order.
+impl utoipa::PartialSchema for ScopeSet {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ArrayBuilder::new()
+            .items(utoipa::openapi::Ref::from_schema_name(
+                <Scope as utoipa::ToSchema>::name(),
+            ))
+            .unique_items(true)
+            .description(Some("Scope names, each at most once, in canonical order."))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for ScopeSet {
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        let name = <Scope as utoipa::ToSchema>::name().into_owned();
+        schemas.push((name, <Scope as utoipa::PartialSchema>::schema()));
     }
 }
 

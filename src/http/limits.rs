@@ -1,6 +1,6 @@
-//! Slowing and refusing repeated failed authentications (admin logins and
-//! SSO logins; client authentication at the token endpoint shares the
-//! per-address counter).
+//! Slowing and refusing repeated failed authentications: admin logins,
+//! SSO logins, and client authentication at the token and introspection
+//! endpoints, which share the per-address counter.
 //!
 //! Policy:
 //! - per source address: `KEYMINT_AUTH_FAILURES_PER_MINUTE` failures in a
@@ -66,6 +66,28 @@ impl AuthLimits {
             tokio::time::sleep(delay).await;
         }
         Ok(())
+    }
+
+    /// Counts a failed client authentication from `ip` and says how to
+    /// answer it: at once, after a delay once the address has failed often,
+    /// or — at the limit — with 429 and this many seconds to wait. Only
+    /// failures come here: a client presenting its correct secret is
+    /// authenticated first and never refused for others' failures.
+    pub async fn client_failed(&self, ip: &str) -> Option<u64> {
+        let limiter = self.per_ip.as_ref()?;
+        let now = Instant::now();
+        // Decided on the failures before this one, so the address's first
+        // `limit` failures are answered (if slowly) and the next is refused.
+        let decision = limiter.check(ip, now);
+        limiter.record_failure(ip, now);
+        match decision {
+            Decision::Allow => None,
+            Decision::Delay(wait) => {
+                tokio::time::sleep(wait).await;
+                None
+            }
+            Decision::Refuse { retry_after } => Some(retry_after.as_secs().max(1)),
+        }
     }
 
     /// Counts a failed attempt.

@@ -8,23 +8,28 @@ use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::dev::Server;
+use actix_web::body::MessageBody;
+use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::config::Settings;
 use crate::crypto::MasterKey;
 use crate::http::limits::AuthLimits;
 use crate::keyring::KeyRing;
 use crate::metrics::Metrics;
+use crate::service::directory::ClientDirectory;
 use crate::service::usage::UsageTracker;
 use crate::storage::Db;
 use crate::verify::Rules;
 
 pub mod admin;
+pub mod docs;
 pub mod limits;
 pub mod middleware;
 pub mod oauth;
+pub mod openapi;
 pub mod ops;
 pub mod problem;
 
@@ -47,6 +52,8 @@ pub struct AppState {
     pub token_rules: Rules,
     /// Prometheus metrics.
     pub metrics: Arc<Metrics>,
+    /// Client records in memory in front of the database.
+    pub clients: Arc<ClientDirectory>,
 }
 
 impl AppState {
@@ -65,6 +72,7 @@ impl AppState {
             usage: Arc::default(),
             token_rules: Rules::new(&settings.issuer, &settings.audience),
             metrics: Arc::default(),
+            clients: Arc::default(),
             settings,
         }
     }
@@ -72,9 +80,38 @@ impl AppState {
 
 /// Registers every route of keymint.
 pub fn routes(cfg: &mut web::ServiceConfig) {
+    documented_routes(&mut ServiceConfig::new(cfg));
+    ops::routes(cfg);
+    docs::routes(cfg);
+}
+
+/// Registers the routes of the OpenAPI document: `utoipa_actix_web`
+/// collects each handler's description as it registers it (see
+/// [`openapi::document`]).
+pub fn documented_routes(cfg: &mut ServiceConfig<'_>) {
     oauth::routes(cfg);
     admin::routes(cfg);
-    ops::routes(cfg);
+    openapi::routes(cfg);
+}
+
+/// The application: every route behind the request middleware. Built once
+/// per worker by [`serve`], and by benchmarks in-process.
+pub fn app(
+    state: web::Data<AppState>,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    App::new()
+        .app_data(state)
+        .wrap(from_fn(middleware::observe))
+        .configure(routes)
+        .default_service(web::to(not_found))
 }
 
 /// How long a client may take to send a request head.
@@ -87,19 +124,13 @@ pub const SHUTDOWN_TIMEOUT_SECS: u64 = 10;
 /// finish for up to [`SHUTDOWN_TIMEOUT_SECS`], and the future resolves.
 pub fn serve(listener: TcpListener, state: AppState, workers: usize) -> std::io::Result<Server> {
     let state = web::Data::new(state);
-    let server = HttpServer::new(move || {
-        App::new()
-            .app_data(state.clone())
-            .wrap(from_fn(middleware::observe))
-            .configure(routes)
-            .default_service(web::to(not_found))
-    })
-    .workers(workers)
-    .client_request_timeout(CLIENT_REQUEST_TIMEOUT)
-    .client_disconnect_timeout(Duration::from_secs(1))
-    .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS)
-    .listen(listener)?
-    .run();
+    let server = HttpServer::new(move || app(state.clone()))
+        .workers(workers)
+        .client_request_timeout(CLIENT_REQUEST_TIMEOUT)
+        .client_disconnect_timeout(Duration::from_secs(1))
+        .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS)
+        .listen(listener)?
+        .run();
     Ok(server)
 }
 

@@ -22,13 +22,24 @@ pub struct Problem {
     cause: Option<anyhow::Error>,
 }
 
-#[derive(Serialize)]
-struct Body<'a> {
+/// An RFC 9457 problem details object, with our stable `code`.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = ProblemDetails)]
+pub(crate) struct Body<'a> {
+    /// `urn:keymint:problem:` followed by the code.
     #[serde(rename = "type")]
+    #[schema(example = "urn:keymint:problem:owner_role_required")]
     type_: String,
+    /// A short summary of the problem type.
+    #[schema(example = "Owner role required")]
     title: &'a str,
+    /// The HTTP status code.
+    #[schema(example = 403)]
     status: u16,
+    /// What happened in this case and what to do about it.
     detail: &'a str,
+    /// The stable, machine-readable code; each response lists its codes.
+    #[schema(example = "owner_role_required")]
     code: &'a str,
 }
 

@@ -8,7 +8,8 @@ use crate::storage::accounts::{self, AccountRow, NewAccount};
 use crate::storage::{self, DbConnection, StorageError};
 
 /// An account as shown by the CLI and the admin API.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = Account)]
 pub struct AccountView {
     /// Opaque id.
     pub id: String,

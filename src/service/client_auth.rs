@@ -1,5 +1,7 @@
-//! Client authentication for the token endpoint: look the client up and
-//! check its secret in constant time.
+//! Client authentication for the token and introspection endpoints: load a
+//! client's record and check a presented secret in constant time.
+//! [`crate::service::directory`] keeps records in memory in front of
+//! [`load`].
 //!
 //! An unknown client costs the same work as a known one with a wrong
 //! secret (one indexed lookup, one SHA-256, one constant-time compare), and
@@ -59,33 +61,62 @@ impl ClientAuthError {
     }
 }
 
-/// Checks `secret` against the stored hash of `client_id`.
-pub fn authenticate(
+/// What authentication needs of a client, as loaded (and cached).
+#[derive(Debug, Clone)]
+pub struct ClientRecord {
+    secret_hash: SecretHash,
+    account_id: String,
+    scopes: ScopeSet,
+    revoked: bool,
+}
+
+/// Loads the record of `client_id`; `None` when no such client exists.
+pub fn load(
     conn: &mut DbConnection,
+    client_id: &ClientId,
+) -> Result<Option<ClientRecord>, StorageError> {
+    let Some(row) = clients::find_by_client_id(conn, client_id.as_str())? else {
+        return Ok(None);
+    };
+    let corrupt = |what: &str| StorageError::Corrupt(format!("{what} of client {}", row.id));
+    Ok(Some(ClientRecord {
+        secret_hash: SecretHash::from_stored(&row.secret_hash)
+            .ok_or_else(|| corrupt("secret hash"))?,
+        scopes: ScopeSet::from_stored(&row.scopes).ok_or_else(|| corrupt("scopes"))?,
+        revoked: row.revoked_at.is_some(),
+        account_id: row.account_id,
+    }))
+}
+
+impl ClientRecord {
+    /// Whether the client is revoked.
+    pub fn revoked(&self) -> bool {
+        self.revoked
+    }
+}
+
+/// Checks `secret` against the record of `client_id` (`None` when the
+/// client does not exist). The hash comparison runs in every case.
+pub fn check(
+    record: Option<&ClientRecord>,
     client_id: &ClientId,
     secret: &ClientSecret,
 ) -> Result<AuthenticatedClient, ClientAuthError> {
-    let row = clients::find_by_client_id(conn, client_id.as_str()).map_err(StorageError::from)?;
-    let stored = row
-        .as_ref()
-        .and_then(|row| SecretHash::from_stored(&row.secret_hash));
-    let matches = stored
-        .unwrap_or_else(SecretHash::unmatchable)
-        .matches(secret);
-    let Some(row) = row else {
+    let unmatchable = SecretHash::unmatchable();
+    let stored = record.map_or(&unmatchable, |record| &record.secret_hash);
+    let matches = stored.matches(secret);
+    let Some(record) = record else {
         return Err(ClientAuthError::UnknownClient);
     };
     if !matches {
         return Err(ClientAuthError::WrongSecret);
     }
-    if row.revoked_at.is_some() {
+    if record.revoked {
         return Err(ClientAuthError::Revoked);
     }
-    let scopes = ScopeSet::from_stored(&row.scopes)
-        .ok_or_else(|| StorageError::Corrupt(format!("scopes of client {}", row.id)))?;
     Ok(AuthenticatedClient {
         client_id: client_id.clone(),
-        account_id: row.account_id,
-        scopes,
+        account_id: record.account_id.clone(),
+        scopes: record.scopes,
     })
 }

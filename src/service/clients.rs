@@ -13,7 +13,8 @@ use crate::storage::{self, DbConnection, StorageError, accounts};
 pub const MAX_NAME_CHARS: usize = 100;
 
 /// A client as listed: never its secret.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = Client)]
 pub struct ClientView {
     /// Opaque record id, for `/admin/v1/clients/{id}`.
     pub id: String,
@@ -24,15 +25,28 @@ pub struct ClientView {
     /// Granted scopes.
     pub scopes: ScopeSet,
     /// `active` or `revoked`.
+    #[schema(schema_with = client_status)]
     pub status: &'static str,
     /// Creation time, RFC 3339.
+    #[schema(format = DateTime)]
     pub created_at: String,
     /// User id of the creator, or `cli`.
     pub created_by: String,
     /// Revocation time, RFC 3339, when revoked.
+    #[schema(format = DateTime, required = true)]
     pub revoked_at: Option<String>,
     /// Last successful token request, to the minute.
+    #[schema(format = DateTime, required = true)]
     pub last_used_at: Option<String>,
+}
+
+/// The `status` member: the two values `ClientView::from_row` writes.
+fn client_status() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(["active", "revoked"]))
+        .description(Some("`active`, or `revoked` once revoked."))
+        .build()
 }
 
 impl ClientView {
@@ -59,7 +73,7 @@ impl ClientView {
 }
 
 /// A client just created: the one time its secret is shown.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CreatedClient {
     /// Opaque record id.
     pub id: String,
@@ -69,12 +83,15 @@ pub struct CreatedClient {
     pub client_id: String,
     /// The secret in clear; stored only as a hash.
     #[serde(serialize_with = "expose")]
+    #[schema(value_type = String, pattern = "^kms_[A-Za-z0-9_-]{49}$")]
     pub client_secret: ClientSecret,
     /// Granted scopes.
     pub scopes: ScopeSet,
     /// Always `active`.
+    #[schema(value_type = String, example = "active")]
     pub status: &'static str,
     /// Creation time, RFC 3339.
+    #[schema(format = DateTime)]
     pub created_at: String,
     /// User id of the creator, or `cli`.
     pub created_by: String,

@@ -12,6 +12,7 @@ pub mod accounts;
 pub mod audit;
 pub mod client_auth;
 pub mod clients;
+pub mod directory;
 pub mod sessions;
 pub mod sso;
 pub mod totp;

@@ -105,9 +105,19 @@ pub fn login_password(
         .as_ref()
         .map_or(DUMMY_HASH.as_str(), |u| u.password_hash.as_str());
     let password_ok = password::verify(login.password, stored_hash);
-    let Some(user) = user.filter(|_| password_ok) else {
+    // The same reason for both, so the trail never tells an owner which
+    // addresses someone probed; the target says whether the email was known.
+    let Some(user) = user else {
         return Err(refuse(conn, None, "wrong_email_or_password", source_ip));
     };
+    if !password_ok {
+        return Err(refuse(
+            conn,
+            Some(&user),
+            "wrong_email_or_password",
+            source_ip,
+        ));
+    }
 
     let method = if user.totp_enabled() {
         let Some(code) = login.otp else {
@@ -115,12 +125,15 @@ pub fn login_password(
             return Err(LoginError::OtpRequired);
         };
         if !accept_totp(conn, master, &user, code)? {
-            return Err(refuse(
+            // The password was right, so the user is the actor here.
+            let recorded = record_failure(
                 conn,
+                &Actor::User(user.id.clone()),
                 Some(&user),
                 "wrong_or_replayed_otp",
                 source_ip,
-            ));
+            );
+            return Err(recorded);
         }
         SessionMethod::PasswordTotp
     } else {
@@ -169,18 +182,30 @@ pub fn open_totp_secret(
         .ok_or_else(|| StorageError::Corrupt(format!("TOTP secret of user {user_id}")))
 }
 
-/// Records a failed login and returns the error to answer with.
+/// Records a failed login by someone who proved nothing and returns the
+/// error to answer with: the actor is anonymous, the user the attempt was
+/// for is the target, and their account's owners see it.
 fn refuse(
     conn: &mut DbConnection,
     user: Option<&UserRow>,
     reason: &str,
     source_ip: Option<&str>,
 ) -> LoginError {
-    let actor = user.map_or(Actor::Anonymous, |u| Actor::User(u.id.clone()));
+    record_failure(conn, &Actor::Anonymous, user, reason, source_ip)
+}
+
+/// Records a failed login by `actor` and returns the error to answer with.
+fn record_failure(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    user: Option<&UserRow>,
+    reason: &str,
+    source_ip: Option<&str>,
+) -> LoginError {
     let recorded = audit::record(
         conn,
         &Event {
-            actor: &actor,
+            actor,
             account_id: user.map(|u| u.account_id.as_str()),
             action: "login.failed",
             target: user.map(|u| u.id.as_str()),

@@ -59,8 +59,8 @@ pub fn insert(conn: &mut DbConnection, event: &NewAuditEvent<'_>) -> QueryResult
         .map(drop)
 }
 
-/// Up to `limit` of the account's events older than `before` (an event id),
-/// newest first.
+/// Up to `limit` of the account's events older than the event `before`,
+/// newest first (by time, then id). An unknown cursor yields nothing.
 pub fn list_for_account(
     conn: &mut DbConnection,
     account_id: &str,
@@ -69,12 +69,30 @@ pub fn list_for_account(
 ) -> QueryResult<Vec<AuditEventRow>> {
     let mut query = audit_events::table
         .filter(audit_events::account_id.eq(account_id))
-        .order(audit_events::id.desc())
+        .order((audit_events::occurred_at.desc(), audit_events::id.desc()))
         .limit(limit)
         .select(AuditEventRow::as_select())
         .into_boxed();
     if let Some(before) = before {
-        query = query.filter(audit_events::id.lt(before));
+        let cursor: Option<NaiveDateTime> = audit_events::table
+            .filter(
+                audit_events::id
+                    .eq(before)
+                    .and(audit_events::account_id.eq(account_id)),
+            )
+            .select(audit_events::occurred_at)
+            .first(conn)
+            .optional()?;
+        let Some(at) = cursor else {
+            return Ok(Vec::new());
+        };
+        query = query.filter(
+            audit_events::occurred_at
+                .lt(at)
+                .or(audit_events::occurred_at
+                    .eq(at)
+                    .and(audit_events::id.lt(before))),
+        );
     }
     query.load(conn)
 }

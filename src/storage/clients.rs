@@ -139,3 +139,11 @@ pub fn touch_last_used(
     .execute(conn)
     .map(drop)
 }
+
+/// Client ids revoked at or after `since`.
+pub fn revoked_since(conn: &mut DbConnection, since: NaiveDateTime) -> QueryResult<Vec<String>> {
+    clients::table
+        .filter(clients::revoked_at.ge(since))
+        .select(clients::client_id)
+        .load(conn)
+}

@@ -184,6 +184,7 @@ pub struct Db {
     pool: Pool<Manager>,
     backend: Backend,
     waiting: Arc<AtomicI64>,
+    work_timeout: Duration,
 }
 
 impl fmt::Debug for Db {
@@ -195,23 +196,31 @@ impl fmt::Debug for Db {
 }
 
 impl Db {
-    /// Opens a pool of at most `size` connections; a request waits at most
-    /// `timeout` for one before it is told the database is unavailable.
+    /// Opens a pool of at most `size` connections. A request waits at most
+    /// `checkout_timeout` for a connection, and [`Db::run`] at most
+    /// `work_timeout` for the whole of its work, before it is told the
+    /// database is unavailable.
     ///
     /// Opens no connection itself; call [`establish`] first to fail fast
     /// with the driver's error.
-    pub fn connect(url: &DatabaseUrl, size: u32, timeout: Duration) -> Self {
+    pub fn connect(
+        url: &DatabaseUrl,
+        size: u32,
+        checkout_timeout: Duration,
+        work_timeout: Duration,
+    ) -> Self {
         let manager = Manager { url: url.clone() };
         let pool = Pool::builder()
             .max_size(size)
             .min_idle(Some(1))
-            .connection_timeout(timeout)
+            .connection_timeout(checkout_timeout)
             .error_handler(Box::new(TracingErrorHandler))
             .build_unchecked(manager);
         Self {
             pool,
             backend: url.backend(),
             waiting: Arc::default(),
+            work_timeout,
         }
     }
 
@@ -247,6 +256,14 @@ impl Db {
     /// Runs `work` on a pooled connection on the blocking thread pool, inside
     /// the caller's tracing span, so that no async worker waits on the
     /// database. The connection is returned before the future resolves.
+    ///
+    /// A database that stops answering (packets dropped, a stalled link)
+    /// blocks the driver with no timeout of its own, in the pool's
+    /// validity ping or in a query. So the caller stops waiting after the
+    /// pool's work timeout and is told the database is unavailable; the
+    /// blocked thread keeps its connection until the link answers or
+    /// breaks, so at most the pool's size of them can pile up, and later
+    /// requests meet the checkout timeout instead.
     pub async fn run<T, E, F>(&self, work: F) -> Result<T, E>
     where
         F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
@@ -255,11 +272,19 @@ impl Db {
     {
         let db = self.clone();
         let span = tracing::Span::current();
-        tokio::task::spawn_blocking(move || span.in_scope(|| db.run_blocking(work)))
-            .instrument(tracing::Span::current())
-            .await
-            .map_err(|err| {
-                StorageError::Unavailable(anyhow::anyhow!("blocking task failed: {err}"))
-            })?
+        let task = tokio::task::spawn_blocking(move || span.in_scope(|| db.run_blocking(work)))
+            .instrument(tracing::Span::current());
+        match tokio::time::timeout(self.work_timeout, task).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(err)) => Err(StorageError::Unavailable(anyhow::anyhow!(
+                "blocking task failed: {err}"
+            ))
+            .into()),
+            Err(_) => Err(StorageError::Unavailable(anyhow::anyhow!(
+                "the database did not answer within {:?}",
+                self.work_timeout
+            ))
+            .into()),
+        }
     }
 }

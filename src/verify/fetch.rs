@@ -120,9 +120,11 @@ impl Verifier {
     /// Checks a token, refreshing the keys first if their cache time ran
     /// out, and refetching once (rate-limited) on an unknown `kid`.
     pub async fn verify(&self, token: &str) -> Result<AccessClaims, VerifyError> {
-        // Stale keys still verify when keymint is briefly away.
+        // Stale keys still verify when keymint is briefly away; a refresh is
+        // tried at most once per interval, by one caller at a time.
         if self.cache.load().expires <= Instant::now()
-            && let Err(err) = self.refresh().await
+            && self.claim_refetch()
+            && let Err(err) = self.refresh_if_stale().await
         {
             tracing::warn!(error = %err, "JWKS refresh failed; using the cached keys");
         }
@@ -148,9 +150,23 @@ impl Verifier {
         allowed
     }
 
+    /// Fetches the JWKS unless another caller refreshed it while this one
+    /// waited for its turn.
+    async fn refresh_if_stale(&self) -> Result<(), VerifyError> {
+        let _one_at_a_time = self.fetching.lock().await;
+        if self.cache.load().expires > Instant::now() {
+            return Ok(());
+        }
+        self.fetch_and_store().await
+    }
+
     /// Fetches the JWKS now and swaps it in.
     pub async fn refresh(&self) -> Result<(), VerifyError> {
         let _one_at_a_time = self.fetching.lock().await;
+        self.fetch_and_store().await
+    }
+
+    async fn fetch_and_store(&self) -> Result<(), VerifyError> {
         let (keys, expires) =
             fetch(&self.http, &self.jwks_uri, self.config.default_max_age).await?;
         *self

@@ -49,7 +49,6 @@ async fn member_gets_owner_role_required_on_every_client_and_audit_call() {
 }
 
 #[actix_rt::test]
-#[ignore = "bug: the JSON body is checked before the session and role; see the report"]
 async fn session_and_role_are_checked_before_the_body() {
     let app = spawn_app().await;
     let account = app.account(false).await;

@@ -117,7 +117,6 @@ async fn sso_failures_count_toward_the_address_limit() {
 }
 
 #[actix_rt::test]
-#[ignore = "bug: the token endpoint never counts failed client authentications; see the report"]
 async fn token_endpoint_failures_count_toward_the_address_limit() {
     let app = spawn_limited_app().await;
     let client = app.client_with(&["reporting"]).await;

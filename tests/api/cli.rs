@@ -4,6 +4,7 @@
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
+use keymint::service::directory::REVOCATION_BOUND;
 use serde_json::Value;
 
 use crate::helpers::{TestApp, spawn_app};
@@ -157,7 +158,7 @@ async fn client_create_prints_a_working_secret_and_revoke_stops_it() {
         &["client", "revoke", "--client-id", client_id],
     ));
     let refused = app
-        .post_token("grant_type=client_credentials", Some((client_id, secret)))
+        .token_refused_within(client_id, secret, REVOCATION_BOUND)
         .await;
 
     let mut keys: Vec<&str> = created

@@ -156,6 +156,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
 
     let state = keymint::startup::prepare_state(settings.clone()).expect("start-up succeeds");
     let (db, usage) = (state.db.clone(), state.usage.clone());
+    keymint::startup::spawn_maintenance(&state);
     let server = keymint::http::serve(listener, state, 1).unwrap();
     actix_rt::spawn(server);
 
@@ -240,6 +241,27 @@ impl TestApp {
     }
 
     /// A token for `client` by `client_secret_basic`, asserting success.
+    /// Asks for tokens with these credentials until one is refused or
+    /// `bound` has passed (plus one poll), and returns the last answer: for
+    /// revocations made outside this server, which it learns of by polling.
+    pub async fn token_refused_within(
+        &self,
+        client_id: &str,
+        secret: &str,
+        bound: std::time::Duration,
+    ) -> reqwest::Response {
+        let deadline = std::time::Instant::now() + bound;
+        loop {
+            let response = self
+                .post_token("grant_type=client_credentials", Some((client_id, secret)))
+                .await;
+            if response.status() != 200 || std::time::Instant::now() >= deadline {
+                return response;
+            }
+            actix_rt::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
     pub async fn token_for(&self, client: &TestClient, scope: Option<&str>) -> Value {
         let form = match scope {
             Some(scope) => format!("grant_type=client_credentials&scope={scope}"),

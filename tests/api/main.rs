@@ -13,6 +13,7 @@ mod discovery;
 mod helpers;
 mod instances;
 mod introspect;
+mod openapi;
 mod ops;
 mod storage;
 mod token;

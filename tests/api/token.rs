@@ -4,6 +4,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use keymint::service::audit::Actor;
 use keymint::service::clients;
+use keymint::service::directory::REVOCATION_BOUND;
 
 use crate::helpers::{assert_no_store, assert_oauth_error, decode_segment, spawn_app};
 
@@ -215,21 +216,43 @@ async fn no_credentials_is_invalid_client() {
 }
 
 #[actix_rt::test]
-async fn revoked_client_is_refused_on_the_very_next_request() {
+async fn client_revoked_through_the_api_is_refused_on_the_very_next_request() {
+    let app = spawn_app().await;
+    let (_, session) = app.owner_with_mfa_session().await;
+    let created = app.create_client(&session, "ci", &["reporting"]).await;
+    let credentials = (
+        created["client_id"].as_str().unwrap(),
+        created["client_secret"].as_str().unwrap(),
+    );
+    let issued = app
+        .post_token("grant_type=client_credentials", Some(credentials))
+        .await;
+    assert_eq!(issued.status(), 200);
+
+    let path = format!("/clients/{}", created["id"].as_str().unwrap());
+    assert_eq!(app.admin_delete(&session, &path).await.status(), 204);
+    let response = app
+        .post_token("grant_type=client_credentials", Some(credentials))
+        .await;
+
+    assert_oauth_error(response, 401, "invalid_client").await;
+}
+
+#[actix_rt::test]
+async fn client_revoked_elsewhere_is_refused_within_the_documented_bound() {
     let app = spawn_app().await;
     let client = app.client_with(&["reporting"]).await;
     app.token_for(&client, None).await;
     let client_id = client.client_id.clone();
 
+    // As `keymint client revoke` or another instance does: straight in the
+    // database, which this server learns of by polling.
     app.db
         .run(move |conn| clients::revoke_by_client_id(conn, &client_id, &Actor::Cli))
         .await
         .unwrap();
     let response = app
-        .post_token(
-            "grant_type=client_credentials",
-            Some((&client.client_id, &client.client_secret)),
-        )
+        .token_refused_within(&client.client_id, &client.client_secret, REVOCATION_BOUND)
         .await;
 
     assert_oauth_error(response, 401, "invalid_client").await;

@@ -362,7 +362,6 @@ async fn verify_cached_needs_no_fetch_once_connected() {
 const MIN_CACHE_LIFETIME: Duration = Duration::from_secs(61);
 
 #[actix_rt::test]
-#[ignore = "bug: once the JWKS cache expires while keymint is away, every verify fetches again; waits 61 s"]
 async fn keymint_outage_after_cache_expiry_is_not_hammered_by_every_verify() {
     let app = spawn_app().await;
     let token = fresh_token(&app, &["reporting"]).await;
@@ -385,7 +384,6 @@ async fn keymint_outage_after_cache_expiry_is_not_hammered_by_every_verify() {
 }
 
 #[actix_rt::test]
-#[ignore = "bug: concurrent verifies after the JWKS cache expires each fetch it again; waits 61 s"]
 async fn concurrent_verifies_after_cache_expiry_fetch_the_jwks_once() {
     let app = spawn_app().await;
     let token = fresh_token(&app, &["reporting"]).await;

@@ -1,12 +1,12 @@
 //! `GET /admin/v1/audit-events`: the account's audit trail, newest first,
 //! with cursor pagination. Owners only.
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpResponse, get, web};
 use serde::{Deserialize, Serialize};
 
 use crate::http::AppState;
 use crate::http::admin::Owner;
-use crate::http::problem::Problem;
+use crate::http::problem::{Body as ProblemDetails, Problem};
 use crate::service::rfc3339;
 use crate::storage::StorageError;
 use crate::storage::audit::{self, AuditEventRow};
@@ -17,20 +17,39 @@ const DEFAULT_LIMIT: i64 = 50;
 const MAX_LIMIT: i64 = 200;
 
 /// `?limit=&before=`.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct Page {
+    /// Events per page, 1 to 200; 50 when absent.
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<i64>,
+    /// `next_cursor` of the previous page, for the next (older) one.
     before: Option<String>,
 }
 
-#[derive(Serialize)]
+/// One entry of the audit trail.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = AuditEvent)]
 struct EventView {
+    /// Opaque id.
     id: String,
+    /// When it happened, RFC 3339.
+    #[schema(format = DateTime)]
     occurred_at: String,
+    /// Who did it: a user id, or `cli`.
     actor: String,
+    /// What was done, such as `client.created`, `client.revoked` or
+    /// `login.succeeded`.
+    #[schema(example = "client.created")]
     action: String,
+    /// What it was done to, such as a `client_id`.
+    #[schema(required = true)]
     target: Option<String>,
+    /// The address the request came from.
+    #[schema(required = true)]
     source_ip: Option<String>,
+    /// Details of the action.
+    #[schema(value_type = Option<Object>, required = true)]
     detail: Option<serde_json::Value>,
 }
 
@@ -48,14 +67,42 @@ impl From<AuditEventRow> for EventView {
     }
 }
 
-#[derive(Serialize)]
+/// A page of the audit trail.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = AuditEventPage)]
 struct EventPage {
+    /// Newest first.
     events: Vec<EventView>,
     /// Pass as `before` for the next (older) page; `null` on the last one.
+    #[schema(required = true)]
     next_cursor: Option<String>,
 }
 
 /// Lists audit events, newest first.
+///
+/// Owners only.
+#[utoipa::path(
+    tag = "admin: audit",
+    summary = "The account's audit trail",
+    security(("session" = [])),
+    params(Page),
+    responses(
+        (status = 200, description = "A page of events, newest first.", body = EventPage),
+        (status = 403, description = "`owner_role_required`: the user is a member.",
+            body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: `limit` out of range.",
+            body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 401, description = "`session_required`: no valid session token.",
+            body = ProblemDetails, content_type = "application/problem+json",
+            headers(("WWW-Authenticate" = String))),
+        (status = 500, description = "`internal_error`.",
+            body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 503, description = "`service_unavailable`: the database is unreachable.",
+            body = ProblemDetails, content_type = "application/problem+json",
+            headers(("Retry-After" = u64))),
+    ),
+)]
+#[get("/audit-events")]
 pub async fn list_audit_events(
     state: web::Data<AppState>,
     Owner(context): Owner,

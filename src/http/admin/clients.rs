@@ -2,25 +2,48 @@
 //! also needs a session established with MFA or SSO.
 
 use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{CreateBlocked, create_blocked_reason};
+use crate::domain::{CreateBlocked, Scope, create_blocked_reason};
 use crate::http::AppState;
-use crate::http::admin::{Owner, source_ip};
-use crate::http::problem::Problem;
+use crate::http::admin::{JsonBody, Owner, source_ip};
+use crate::http::problem::{Body as ProblemDetails, Problem};
 use crate::service::audit::Actor;
 use crate::service::clients::{
-    self, ClientView, CreateClientError, NewClientRequest, RevokeClientError,
+    self, ClientView, CreateClientError, CreatedClient, NewClientRequest, RevokeClientError,
 };
 use crate::storage::{StorageError, clients as client_rows};
 
-#[derive(Serialize)]
+/// The account's clients.
+#[derive(Serialize, utoipa::ToSchema)]
 struct ClientList {
+    /// Newest first; never a secret.
     clients: Vec<ClientView>,
 }
 
 /// Lists the account's clients, newest first; never a secret.
+///
+/// Owners only.
+#[utoipa::path(
+    tag = "admin: clients",
+    summary = "List the account's API keys",
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "The clients, newest first.", body = ClientList),
+        (status = 403, description = "`owner_role_required`: the user is a member.",
+            body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 401, description = "`session_required`: no valid session token.",
+            body = ProblemDetails, content_type = "application/problem+json",
+            headers(("WWW-Authenticate" = String))),
+        (status = 500, description = "`internal_error`.",
+            body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 503, description = "`service_unavailable`: the database is unreachable.",
+            body = ProblemDetails, content_type = "application/problem+json",
+            headers(("Retry-After" = u64))),
+    ),
+)]
+#[get("/clients")]
 pub async fn list_clients(
     state: web::Data<AppState>,
     Owner(context): Owner,
@@ -42,24 +65,66 @@ pub async fn list_clients(
 }
 
 /// What an owner asks for when creating a client.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = NewClient)]
 pub struct CreateClientBody {
+    /// Display name, 1 to 100 characters, not blank.
+    #[schema(example = "CI deploy key")]
     name: String,
+    /// At least one scope, none repeated; `account-management` only for
+    /// partner accounts.
+    #[schema(value_type = Vec<Scope>, min_items = 1)]
     scopes: Vec<String>,
 }
 
 /// Creates a client; the response is the only time its secret is shown.
+///
+/// Owners only, from a session established with MFA or SSO.
+#[utoipa::path(
+    tag = "admin: clients",
+    summary = "Create an API key",
+    description = "Owners only, from a session established with MFA (TOTP) or SSO. The \
+        response is the only time the secret is ever shown.",
+    security(("session" = [])),
+    request_body = CreateClientBody,
+    responses(
+        (status = 201, description = "The new client, with its secret.", body = CreatedClient,
+            headers(("Location" = String, description = "`/admin/v1/clients/{id}`"))),
+        (status = 400, description = "`malformed_request`: the body is not JSON.",
+            body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 413, description = "`payload_too_large`.",
+            body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 415, description = "`unsupported_media_type`: the body is not JSON.",
+            body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 403, description = "`owner_role_required`: the user is a member. \
+            `mfa_or_sso_required`: the session was established with a password alone. \
+            `scope_not_allowed`: `account-management` for a regular account.",
+            body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: empty, unknown or repeated scopes, \
+            a blank name or one over 100 characters, or JSON of the wrong shape.",
+            body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 401, description = "`session_required`: no valid session token.",
+            body = ProblemDetails, content_type = "application/problem+json",
+            headers(("WWW-Authenticate" = String))),
+        (status = 500, description = "`internal_error`.",
+            body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 503, description = "`service_unavailable`: the database is unreachable.",
+            body = ProblemDetails, content_type = "application/problem+json",
+            headers(("Retry-After" = u64))),
+    ),
+)]
+#[post("/clients")]
 pub async fn create_client(
     request: HttpRequest,
     state: web::Data<AppState>,
     Owner(context): Owner,
-    body: web::Json<CreateClientBody>,
+    body: JsonBody<CreateClientBody>,
 ) -> Result<HttpResponse, Problem> {
     if create_blocked_reason(context.role, context.method) == Some(CreateBlocked::MfaOrSsoRequired)
     {
         return Err(Problem::mfa_or_sso_required());
     }
-    let CreateClientBody { name, scopes } = body.into_inner();
+    let CreateClientBody { name, scopes } = body.into_inner()?;
     let (account_id, actor, ip) = (
         context.account.id,
         Actor::User(context.user.id),
@@ -97,6 +162,30 @@ pub async fn create_client(
 }
 
 /// One client of the account; another account's is a plain 404.
+///
+/// Owners only.
+#[utoipa::path(
+    tag = "admin: clients",
+    summary = "One API key",
+    security(("session" = [])),
+    params(("id" = String, Path, description = "The client's record `id` (not its `client_id`).")),
+    responses(
+        (status = 200, description = "The client; never its secret.", body = ClientView),
+        (status = 403, description = "`owner_role_required`: the user is a member.",
+            body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`: no such client in the account (another \
+            account's client too).", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 401, description = "`session_required`: no valid session token.",
+            body = ProblemDetails, content_type = "application/problem+json",
+            headers(("WWW-Authenticate" = String))),
+        (status = 500, description = "`internal_error`.",
+            body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 503, description = "`service_unavailable`: the database is unreachable.",
+            body = ProblemDetails, content_type = "application/problem+json",
+            headers(("Retry-After" = u64))),
+    ),
+)]
+#[get("/clients/{id}")]
 pub async fn get_client(
     state: web::Data<AppState>,
     Owner(context): Owner,
@@ -116,6 +205,32 @@ pub async fn get_client(
 }
 
 /// Revokes a client: the token endpoint refuses it from the next request.
+///
+/// Owners only.
+#[utoipa::path(
+    tag = "admin: clients",
+    summary = "Revoke an API key",
+    description = "The token endpoint refuses the client from then on, and introspection \
+        reports its tokens inactive. Revoking a revoked client succeeds.",
+    security(("session" = [])),
+    params(("id" = String, Path, description = "The client's record `id` (not its `client_id`).")),
+    responses(
+        (status = 204, description = "Revoked."),
+        (status = 403, description = "`owner_role_required`: the user is a member.",
+            body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`: no such client in the account (another \
+            account's client too).", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 401, description = "`session_required`: no valid session token.",
+            body = ProblemDetails, content_type = "application/problem+json",
+            headers(("WWW-Authenticate" = String))),
+        (status = 500, description = "`internal_error`.",
+            body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 503, description = "`service_unavailable`: the database is unreachable.",
+            body = ProblemDetails, content_type = "application/problem+json",
+            headers(("Retry-After" = u64))),
+    ),
+)]
+#[delete("/clients/{id}")]
 pub async fn revoke_client(
     request: HttpRequest,
     state: web::Data<AppState>,
@@ -125,19 +240,22 @@ pub async fn revoke_client(
     let (account_id, id) = (context.account.id, path.into_inner());
     let (actor, ip) = (Actor::User(context.user.id), source_ip(&request));
 
-    state
+    let client_id = state
         .db
         .run(move |conn| {
             let row = client_rows::find_in_account(conn, &account_id, &id)
                 .map_err(StorageError::from)?
                 .ok_or(RevokeClientError::NotFound)?;
-            clients::revoke(conn, &row, &actor, Some(&ip))
+            clients::revoke(conn, &row, &actor, Some(&ip)).map(|()| row.client_id)
         })
         .await
         .map_err(|err| match err {
             RevokeClientError::NotFound => Problem::not_found(),
             RevokeClientError::Storage(err) => err.into(),
         })?;
+    // This instance refuses the client from its very next request; the
+    // others within their revocation poll.
+    state.clients.evict(&client_id);
 
     Ok(HttpResponse::NoContent().finish())
 }

@@ -2,37 +2,53 @@
 //! `DELETE /admin/v1/sessions/current`. Anyone may try to sign in; only a
 //! session may end itself.
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, delete, post, web};
 use serde::{Deserialize, Serialize};
 
+use crate::domain::SessionMethod;
 use crate::http::AppState;
 use crate::http::admin::{AdminSession, source_ip};
-use crate::http::problem::Problem;
+use crate::http::problem::{Body as ProblemDetails, Problem};
 use crate::service::rfc3339;
 use crate::service::sessions::{self, LoginError, OpenedSession, PasswordLogin};
 use crate::service::sso;
 use crate::service::users::normalise_email;
 
 /// A password sign-in.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct LoginBody {
+    /// The user's email address.
+    #[schema(format = Email)]
     email: String,
+    /// The user's password.
+    #[schema(format = Password)]
     password: String,
+    /// The current TOTP code; required once the user has TOTP on.
     #[serde(default)]
+    #[schema(example = "123456")]
     otp: Option<String>,
 }
 
 /// An SSO sign-in.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct SsoLoginBody {
+    /// An OpenID Connect ID token from the IdP configured for the user's
+    /// account, checked for signature, `iss`, `aud`, `exp` and `email`.
     id_token: String,
 }
 
-#[derive(Serialize)]
+/// A new session.
+#[derive(Serialize, utoipa::ToSchema)]
 struct SessionCreated<'a> {
+    /// The bearer token for `Authorization: Bearer …` on `/admin/v1`.
     token: &'a str,
+    /// When the session ends, RFC 3339.
+    #[schema(format = DateTime)]
     expires_at: String,
+    /// Whether the session was established with a second factor.
     mfa: bool,
+    /// How the session was established.
+    #[schema(value_type = SessionMethod)]
     method: &'static str,
 }
 
@@ -57,6 +73,37 @@ fn login_failure(state: &AppState, err: LoginError, ip: &str, email: Option<&str
 }
 
 /// Signs in with email, password and, once TOTP is on, `otp`.
+///
+/// Anyone may call it.
+#[utoipa::path(
+    tag = "admin: sessions",
+    summary = "Sign in with email and password",
+    security(()),
+    request_body = LoginBody,
+    responses(
+        (status = 201, description = "Signed in.", body = SessionCreated),
+        (status = 400, description = "`malformed_request`: the body is not JSON.",
+            body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 401, description = "`invalid_credentials`: wrong email, password or code. \
+            `otp_required`: the user has TOTP on and sent no `otp`.",
+            body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 413, description = "`payload_too_large`.",
+            body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 415, description = "`unsupported_media_type`: the body is not JSON.",
+            body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: JSON of the wrong shape.",
+            body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 429, description = "`too_many_requests`: too many failed attempts from this \
+            address.", body = ProblemDetails, content_type = "application/problem+json",
+            headers(("Retry-After" = u64))),
+        (status = 500, description = "`internal_error`.",
+            body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 503, description = "`service_unavailable`: the database is unreachable.",
+            body = ProblemDetails, content_type = "application/problem+json",
+            headers(("Retry-After" = u64))),
+    ),
+)]
+#[post("/sessions")]
 pub async fn create_session(
     request: HttpRequest,
     state: web::Data<AppState>,
@@ -96,6 +143,37 @@ pub async fn create_session(
 }
 
 /// Signs in with an ID token from the account's OpenID Connect IdP.
+///
+/// Anyone may call it.
+#[utoipa::path(
+    tag = "admin: sessions",
+    summary = "Sign in with an ID token from the account's IdP (SSO)",
+    security(()),
+    request_body = SsoLoginBody,
+    responses(
+        (status = 201, description = "Signed in; an SSO session.", body = SessionCreated),
+        (status = 400, description = "`malformed_request`: the body is not JSON.",
+            body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 401, description = "`invalid_credentials`: the ID token is not valid, or \
+            names no user of an account that trusts its issuer.",
+            body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 413, description = "`payload_too_large`.",
+            body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 415, description = "`unsupported_media_type`: the body is not JSON.",
+            body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: JSON of the wrong shape.",
+            body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 429, description = "`too_many_requests`: too many failed attempts from this \
+            address.", body = ProblemDetails, content_type = "application/problem+json",
+            headers(("Retry-After" = u64))),
+        (status = 500, description = "`internal_error`.",
+            body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 503, description = "`service_unavailable`: the database is unreachable.",
+            body = ProblemDetails, content_type = "application/problem+json",
+            headers(("Retry-After" = u64))),
+    ),
+)]
+#[post("/sessions/sso")]
 pub async fn create_sso_session(
     request: HttpRequest,
     state: web::Data<AppState>,
@@ -117,6 +195,25 @@ pub async fn create_sso_session(
 }
 
 /// Ends the calling session.
+///
+/// Any session may call it.
+#[utoipa::path(
+    tag = "admin: sessions",
+    summary = "Sign out",
+    security(("session" = [])),
+    responses(
+        (status = 204, description = "Signed out; the token no longer works."),
+        (status = 401, description = "`session_required`: no valid session token.",
+            body = ProblemDetails, content_type = "application/problem+json",
+            headers(("WWW-Authenticate" = String))),
+        (status = 500, description = "`internal_error`.",
+            body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 503, description = "`service_unavailable`: the database is unreachable.",
+            body = ProblemDetails, content_type = "application/problem+json",
+            headers(("Retry-After" = u64))),
+    ),
+)]
+#[delete("/sessions/current")]
 pub async fn delete_current_session(
     request: HttpRequest,
     state: web::Data<AppState>,

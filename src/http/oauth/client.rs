@@ -10,7 +10,7 @@ use crate::crypto::{ClientId, ClientSecret};
 use crate::http::AppState;
 use crate::http::oauth::OAuthError;
 use crate::http::oauth::request::ClientCredentials;
-use crate::service::client_auth::{self, AuthenticatedClient, ClientAuthError};
+use crate::service::client_auth::{AuthenticatedClient, ClientAuthError};
 use crate::storage::StorageError;
 
 /// Bodies over this size are refused with 413 before they are parsed; a
@@ -47,37 +47,49 @@ pub async fn read_body(
 pub async fn authenticate(
     state: &AppState,
     credentials: &ClientCredentials,
+    source_ip: &str,
 ) -> Result<AuthenticatedClient, OAuthError> {
-    let invalid_client = OAuthError::InvalidClient {
-        basic_attempted: credentials.basic_attempted,
+    let failure = match verify(state, credentials).await {
+        Ok(client) => return Ok(client),
+        Err(Failure::Storage(err)) => return Err(storage_failure(err)),
+        Err(Failure::Refused(reason)) => reason,
     };
-    let refuse = |reason: &str| tracing::info!(reason, "client authentication failed");
+    tracing::info!(reason = failure, "client authentication failed");
+    match state.limits.client_failed(source_ip).await {
+        Some(retry_after) => Err(OAuthError::TooManyRequests(retry_after)),
+        None => Err(OAuthError::InvalidClient {
+            basic_attempted: credentials.basic_attempted,
+        }),
+    }
+}
+
+enum Failure {
+    Refused(&'static str),
+    Storage(StorageError),
+}
+
+async fn verify(
+    state: &AppState,
+    credentials: &ClientCredentials,
+) -> Result<AuthenticatedClient, Failure> {
     let Some((presented, _method)) = &credentials.presented else {
-        refuse("no_credentials");
-        return Err(invalid_client);
+        return Err(Failure::Refused("no_credentials"));
     };
-    let Some(client_id) = ClientId::parse(&presented.client_id) else {
-        refuse("malformed_client_id");
-        return Err(invalid_client);
-    };
+    let client_id =
+        ClientId::parse(&presented.client_id).ok_or(Failure::Refused("malformed_client_id"))?;
     tracing::Span::current().record("client.id", client_id.as_str());
     // The checksum refuses mistyped secrets without a database lookup.
-    let Some(secret) = ClientSecret::parse(&presented.client_secret) else {
-        refuse("malformed_secret");
-        return Err(invalid_client);
-    };
+    let secret = ClientSecret::parse(&presented.client_secret)
+        .ok_or(Failure::Refused("malformed_secret"))?;
 
-    let outcome = state
-        .db
-        .run(move |conn| client_auth::authenticate(conn, &client_id, &secret))
-        .await;
-    match outcome {
+    match state
+        .clients
+        .authenticate(&state.db, client_id, secret)
+        .await
+    {
         Ok(client) => Ok(client),
-        Err(ClientAuthError::Storage(err)) => Err(storage_failure(err)),
-        Err(err) => {
-            refuse(err.reason());
-            Err(invalid_client)
-        }
+        Err(ClientAuthError::Storage(err)) => Err(Failure::Storage(err)),
+        Err(err) => Err(Failure::Refused(err.reason())),
     }
 }
 

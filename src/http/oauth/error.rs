@@ -25,16 +25,41 @@ pub enum OAuthError {
     InvalidScope(&'static str),
     /// 413: the body is over the limit.
     RequestTooLarge,
+    /// 429: too many failed client authentications from this address;
+    /// retry after this many seconds.
+    TooManyRequests(u64),
     /// 503: the database is unreachable; try again shortly.
     TemporarilyUnavailable,
     /// 500: anything unexpected; the cause is logged, never sent.
     Internal(anyhow::Error),
 }
 
-#[derive(Serialize)]
-struct Body<'a> {
+/// An error response of the OAuth endpoints (RFC 6749 §5.2).
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = OAuthErrorResponse)]
+pub(crate) struct Body<'a> {
+    /// The RFC 6749 error code.
+    #[schema(schema_with = error_code)]
     error: &'a str,
+    /// A human-readable explanation; never holds internals.
+    #[schema(example = "client authentication failed")]
     error_description: &'a str,
+}
+
+/// The `error` member: every code [`OAuthError`] answers with.
+fn error_code() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some([
+            "invalid_request",
+            "invalid_client",
+            "unsupported_grant_type",
+            "invalid_scope",
+            "too_many_requests",
+            "temporarily_unavailable",
+            "server_error",
+        ]))
+        .build()
 }
 
 impl OAuthError {
@@ -45,6 +70,7 @@ impl OAuthError {
             OAuthError::InvalidClient { .. } => "invalid_client",
             OAuthError::UnsupportedGrantType => "unsupported_grant_type",
             OAuthError::InvalidScope(_) => "invalid_scope",
+            OAuthError::TooManyRequests(_) => "too_many_requests",
             OAuthError::TemporarilyUnavailable => "temporarily_unavailable",
             OAuthError::Internal(_) => "server_error",
         }
@@ -58,6 +84,9 @@ impl OAuthError {
             OAuthError::InvalidClient { .. } => "client authentication failed",
             OAuthError::UnsupportedGrantType => "only the client_credentials grant is supported",
             OAuthError::RequestTooLarge => "the request body is too large",
+            OAuthError::TooManyRequests(_) => {
+                "too many failed client authentications from this address; retry later"
+            }
             OAuthError::TemporarilyUnavailable => {
                 "the service is temporarily unavailable; retry shortly"
             }
@@ -82,6 +111,7 @@ impl ResponseError for OAuthError {
             | OAuthError::InvalidScope(_) => StatusCode::BAD_REQUEST,
             OAuthError::InvalidClient { .. } => StatusCode::UNAUTHORIZED,
             OAuthError::RequestTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            OAuthError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             OAuthError::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             OAuthError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -107,11 +137,49 @@ impl ResponseError for OAuthError {
             OAuthError::TemporarilyUnavailable => {
                 response.insert_header((header::RETRY_AFTER, "1"));
             }
+            OAuthError::TooManyRequests(seconds) => {
+                response.insert_header((header::RETRY_AFTER, seconds.to_string()));
+            }
             _ => {}
         }
         response.json(Body {
             error: self.code(),
             error_description: self.description(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The `error` values the OpenAPI document lists are the ones answered.
+    #[test]
+    fn documented_codes_are_the_answered_ones() {
+        let errors = [
+            OAuthError::InvalidRequest("x"),
+            OAuthError::InvalidClient {
+                basic_attempted: false,
+            },
+            OAuthError::UnsupportedGrantType,
+            OAuthError::InvalidScope("x"),
+            OAuthError::RequestTooLarge,
+            OAuthError::TooManyRequests(1),
+            OAuthError::TemporarilyUnavailable,
+            OAuthError::Internal(anyhow::anyhow!("x")),
+        ];
+        let mut answered: Vec<&str> = errors.iter().map(OAuthError::code).collect();
+        answered.sort_unstable();
+        answered.dedup();
+
+        let mut documented: Vec<String> = error_code()
+            .enum_values
+            .unwrap()
+            .into_iter()
+            .map(|value| value.as_str().unwrap().to_owned())
+            .collect();
+        documented.sort_unstable();
+
+        assert_eq!(answered, documented);
     }
 }

@@ -9,6 +9,7 @@
 )]
 
 use actix_web::{HttpResponse, http::header, web};
+use utoipa_actix_web::service_config::ServiceConfig;
 
 mod client;
 mod credentials;
@@ -30,20 +31,18 @@ pub const JWKS_PATH: &str = "/.well-known/jwks.json";
 /// Path of the metadata document.
 pub const METADATA_PATH: &str = "/.well-known/oauth-authorization-server";
 
-/// Registers the OAuth routes.
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource(TOKEN_PATH)
-            .route(web::post().to(token::issue_token))
-            .default_service(web::to(post_only)),
-    )
-    .service(
-        web::resource(INTROSPECT_PATH)
-            .route(web::post().to(introspect::introspect_token))
-            .default_service(web::to(post_only)),
-    )
-    .route(JWKS_PATH, web::get().to(jwks::get_jwks))
-    .route(METADATA_PATH, web::get().to(metadata::get_metadata));
+/// Registers the OAuth routes. Each handler carries its path, method and
+/// OpenAPI description, collected into the document as it is registered.
+pub fn routes(cfg: &mut ServiceConfig<'_>) {
+    cfg.service(token::issue_token)
+        .service(introspect::introspect_token)
+        .service(jwks::get_jwks)
+        .service(metadata::get_metadata)
+        // After the handlers, which match POST only: every other method.
+        .map(|cfg| {
+            cfg.service(web::resource(TOKEN_PATH).to(post_only))
+                .service(web::resource(INTROSPECT_PATH).to(post_only))
+        });
 }
 
 /// 405 for any method but POST on a POST-only endpoint.

@@ -45,6 +45,52 @@ pub struct IntrospectionRequest {
     pub token: String,
 }
 
+// What `TokenRequest::parse` reads, described for the OpenAPI document.
+/// The form body of a token request (RFC 6749 §4.4.2, §2.3.1).
+#[derive(utoipa::ToSchema)]
+#[expect(
+    dead_code,
+    reason = "the parser reads the form by hand; this describes it"
+)]
+pub(crate) struct TokenForm {
+    /// Must be `client_credentials`; any other grant type is
+    /// `unsupported_grant_type`.
+    #[schema(example = "client_credentials")]
+    grant_type: String,
+    /// Space-delimited scopes, all held by the client; absent or empty for
+    /// every scope the client holds.
+    #[schema(example = "configuration reporting")]
+    scope: Option<String>,
+    /// `client_secret_post`: the client id. With HTTP Basic it may be sent
+    /// too, but must then equal the Basic one.
+    client_id: Option<String>,
+    /// `client_secret_post`: the client secret. Never together with HTTP
+    /// Basic credentials.
+    #[schema(format = Password)]
+    client_secret: Option<String>,
+}
+
+// What `IntrospectionRequest::parse` reads, described for the OpenAPI
+// document.
+/// The form body of an introspection request (RFC 7662 §2.1).
+#[derive(utoipa::ToSchema)]
+#[expect(
+    dead_code,
+    reason = "the parser reads the form by hand; this describes it"
+)]
+pub(crate) struct IntrospectionForm {
+    /// The access token to describe.
+    token: String,
+    /// Accepted and ignored: keymint has access tokens only.
+    token_type_hint: Option<String>,
+    /// `client_secret_post`: the calling client's id.
+    client_id: Option<String>,
+    /// `client_secret_post`: the calling client's secret. Never together
+    /// with HTTP Basic credentials.
+    #[schema(format = Password)]
+    client_secret: Option<String>,
+}
+
 #[derive(Default)]
 struct Params {
     grant_type: Option<String>,
@@ -304,6 +350,31 @@ mod tests {
             code(TokenRequest::parse(FORM, None, encoded)),
             "invalid_request"
         );
+    }
+
+    /// The documented form fields are exactly ones the parser reads: each
+    /// one sent twice is refused as repeated, where an unknown one would be
+    /// ignored.
+    #[test]
+    fn documented_form_fields_are_parsed() {
+        use utoipa::PartialSchema;
+        use utoipa::openapi::{RefOr, schema::Schema};
+
+        for schema in [TokenForm::schema(), IntrospectionForm::schema()] {
+            let RefOr::T(Schema::Object(object)) = schema else {
+                panic!("a form is an object schema");
+            };
+            for name in object.properties.keys() {
+                let body = format!("{name}=a&{name}=b");
+
+                let result = parse_params(FORM, body.as_bytes());
+
+                assert!(
+                    matches!(result, Err(OAuthError::InvalidRequest(d)) if d.contains("repeated")),
+                    "{name}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -7,13 +7,15 @@
 use std::time::Instant;
 
 use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, post, web};
 use serde::Serialize;
 
 use crate::crypto::random;
 use crate::domain::ScopeSet;
 use crate::http::AppState;
-use crate::http::oauth::request::TokenRequest;
+use crate::http::admin::source_ip;
+use crate::http::oauth::error::Body as OAuthErrorResponse;
+use crate::http::oauth::request::{TokenForm, TokenRequest};
 use crate::http::oauth::{OAuthError, client};
 use crate::service::client_auth::AuthenticatedClient;
 
@@ -40,11 +42,19 @@ pub struct AccessTokenClaims<'a> {
     pub acct: &'a str,
 }
 
-#[derive(Serialize)]
+/// A successful token response (RFC 6749 §5.1).
+#[derive(Serialize, utoipa::ToSchema)]
 struct TokenResponse<'a> {
+    /// The access token: a JWS compact JWT (RFC 9068).
     access_token: &'a str,
+    /// Always `Bearer`.
+    #[schema(example = "Bearer")]
     token_type: &'static str,
+    /// Lifetime in seconds.
+    #[schema(example = 900)]
     expires_in: u32,
+    /// The granted scopes, space-delimited.
+    #[schema(example = "configuration reporting")]
     scope: &'a str,
 }
 
@@ -52,6 +62,39 @@ struct TokenResponse<'a> {
 ///
 /// The outcome and client id are recorded on the request's span (see
 /// [`crate::http::middleware`]), so the request's one log line carries them.
+#[utoipa::path(
+    tag = "oauth",
+    summary = "Issue an access token (client credentials)",
+    description = "RFC 6749 §4.4. The client authenticates with HTTP Basic \
+        (`client_secret_basic`) or with `client_id` and `client_secret` in the body \
+        (`client_secret_post`), never both. Every answer is `Cache-Control: no-store`, \
+        `Pragma: no-cache`.",
+    request_body(
+        content = TokenForm,
+        content_type = "application/x-www-form-urlencoded",
+    ),
+    security(("client_secret_basic" = []), ()),
+    responses(
+        (status = 200, description = "The token.", body = TokenResponse),
+        (status = 400, description = "`invalid_request`: no `grant_type`, a parameter repeated, \
+            two authentication methods, a body that is not form-encoded or a malformed Basic \
+            header. `unsupported_grant_type`: any grant but `client_credentials`. \
+            `invalid_scope`: an unknown scope, or one the client does not hold.",
+            body = OAuthErrorResponse),
+        (status = 401, description = "`invalid_client`: unknown client, wrong secret, revoked \
+            client or no credentials.", body = OAuthErrorResponse,
+            headers(("WWW-Authenticate" = String,
+                description = "`Basic realm=\"keymint\"` when HTTP Basic was tried."))),
+        (status = 405, description = "Any method but POST; `Allow: POST`.",
+            headers(("Allow" = String))),
+        (status = 413, description = "`invalid_request`: the body is over 4 KiB.",
+            body = OAuthErrorResponse),
+        (status = 500, description = "`server_error`.", body = OAuthErrorResponse),
+        (status = 503, description = "`temporarily_unavailable`: the database is unreachable.",
+            body = OAuthErrorResponse, headers(("Retry-After" = u32))),
+    ),
+)]
+#[post("/oauth/token")]
 pub async fn issue_token(
     request: HttpRequest,
     payload: web::Payload,
@@ -84,7 +127,7 @@ async fn issue(
         .map(|v| v.as_bytes());
     let parsed = TokenRequest::parse(content_type, authorization, &body)?;
 
-    let client = client::authenticate(state, &parsed.client).await?;
+    let client = client::authenticate(state, &parsed.client, &source_ip(request)).await?;
 
     let scopes = granted_scopes(&parsed, &client)?;
     let token = mint(state, &client, scopes)?;

@@ -1,0 +1,157 @@
+//! Swagger UI over `/openapi.json`: the page at `GET /docs` and its assets
+//! at `GET /docs/{asset}`, all served from the binary.
+//!
+//! `swagger-ui-bundle.js`, `swagger-ui.css` and `favicon-32x32.png` are
+//! vendored unchanged from the npm package `swagger-ui-dist` 5.35.0
+//! (Apache-2.0: its `LICENSE`, `NOTICE` and the bundle's third-party notices
+//! lie beside them), so a browser without internet access renders the page,
+//! and it loads nothing from another origin. `index.html` and `init.js` are
+//! ours. To update, `npm pack swagger-ui-dist@5` and copy the same files.
+//!
+//! Every answer here sets [`CSP`] itself, so the stricter default of
+//! [`crate::http::middleware`] does not apply: Swagger UI needs its own
+//! scripts, inline styles and `data:` images, but never an inline script.
+
+use std::sync::OnceLock;
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use ring::digest;
+
+use crate::http::problem::Problem;
+
+/// The Content-Security-Policy of the page and its assets: scripts only
+/// from files of this origin, requests only to this origin.
+pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+    img-src 'self' data:; connect-src 'self'; font-src 'self'; frame-ancestors 'none'; \
+    base-uri 'none'; form-action 'none'";
+
+/// A file the page loads.
+struct Asset {
+    name: &'static str,
+    content_type: &'static str,
+    bytes: &'static [u8],
+}
+
+const JS: &str = "text/javascript; charset=utf-8";
+
+static ASSETS: [Asset; 4] = [
+    Asset {
+        name: "swagger-ui-bundle.js",
+        content_type: JS,
+        bytes: include_bytes!("swagger-ui-bundle.js"),
+    },
+    Asset {
+        name: "swagger-ui.css",
+        content_type: "text/css; charset=utf-8",
+        bytes: include_bytes!("swagger-ui.css"),
+    },
+    Asset {
+        name: "favicon-32x32.png",
+        content_type: "image/png",
+        bytes: include_bytes!("favicon-32x32.png"),
+    },
+    Asset {
+        name: "init.js",
+        content_type: JS,
+        bytes: include_bytes!("init.js"),
+    },
+];
+
+/// Registers `/docs` and `/docs/{asset}`.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/docs", web::get().to(get_docs))
+        .route("/docs/{asset}", web::get().to(get_docs_asset));
+}
+
+/// Each asset with its version: the start of its SHA-256, computed once.
+/// The page's URLs carry it, so that a new build's assets get new URLs and
+/// old ones may be cached for good.
+fn versioned() -> &'static [(&'static Asset, String)] {
+    static VERSIONED: OnceLock<Vec<(&'static Asset, String)>> = OnceLock::new();
+    VERSIONED.get_or_init(|| {
+        ASSETS
+            .iter()
+            .map(|asset| {
+                let hash = digest::digest(&digest::SHA256, asset.bytes);
+                let hex = hash
+                    .as_ref()
+                    .iter()
+                    .take(8)
+                    .map(|b| format!("{b:02x}"))
+                    .collect();
+                (asset, hex)
+            })
+            .collect()
+    })
+}
+
+/// The page, with each asset's URL carrying its version.
+fn page() -> &'static str {
+    static PAGE: OnceLock<String> = OnceLock::new();
+    PAGE.get_or_init(|| {
+        versioned().iter().fold(
+            include_str!("index.html").to_owned(),
+            |page, (asset, version)| page.replace(&format!("{{{}}}", asset.name), version),
+        )
+    })
+}
+
+/// Serves the Swagger UI page.
+pub async fn get_docs() -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CONTENT_SECURITY_POLICY, CSP))
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .content_type("text/html; charset=utf-8")
+        .body(page())
+}
+
+/// Serves one asset of the page: for a year when asked for its current
+/// version, as the page does, else to be revalidated.
+pub async fn get_docs_asset(
+    request: HttpRequest,
+    name: web::Path<String>,
+) -> Result<HttpResponse, Problem> {
+    let (asset, version) = versioned()
+        .iter()
+        .find(|(asset, _)| asset.name == name.as_str())
+        .ok_or_else(Problem::not_found)?;
+    let current = request.query_string() == format!("v={version}");
+    let cache = if current {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    };
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_SECURITY_POLICY, CSP))
+        .insert_header((header::CACHE_CONTROL, cache))
+        .content_type(asset.content_type)
+        .body(asset.bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_names_every_asset_by_version() {
+        let page = page();
+
+        for (asset, version) in versioned() {
+            let url = format!("/docs/{}?v={version}", asset.name);
+            assert!(page.contains(&url), "{url}");
+        }
+        assert!(!page.contains('{'), "an unreplaced placeholder");
+    }
+
+    #[test]
+    fn page_has_no_inline_script() {
+        let page = page();
+
+        for script in page.split("<script").skip(1) {
+            let (tag, rest) = script.split_once('>').unwrap();
+            assert!(tag.contains(" src=\""), "{tag}");
+            assert!(rest.starts_with("</script>"), "{rest}");
+        }
+    }
+}
