@@ -1,6 +1,8 @@
 //! JWKS and authorization-server metadata.
 
-use crate::helpers::spawn_app;
+use keymint::crypto::SigningAlgorithm;
+
+use crate::helpers::{decode_segment, spawn_app, spawn_app_with};
 
 #[actix_rt::test]
 async fn jwks_publishes_current_and_next_keys_without_private_parts() {
@@ -41,14 +43,8 @@ async fn metadata_describes_the_server() {
     let issuer = &app.settings.issuer;
 
     let body: serde_json::Value = app
-        .http
-        .get(app.url("/.well-known/oauth-authorization-server"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_json("/.well-known/oauth-authorization-server")
+        .await;
 
     assert_eq!(body["issuer"], *issuer);
     assert_eq!(body["token_endpoint"], format!("{issuer}/oauth/token"));
@@ -81,4 +77,36 @@ async fn keys_survive_a_restart_on_the_same_database() {
         before.keys[0].common.key_id
     );
     assert_eq!(snapshot.published().len(), 2);
+}
+
+#[actix_rt::test]
+async fn each_signing_algorithm_issues_tokens_that_verify_against_its_jwks() {
+    let cases = [
+        (SigningAlgorithm::Es256, "ES256", "EC"),
+        (SigningAlgorithm::EdDsa, "EdDSA", "OKP"),
+        (SigningAlgorithm::Rs256, "RS256", "RSA"),
+    ];
+    for (algorithm, alg, kty) in cases {
+        let app = spawn_app_with(|settings| settings.signing_alg = algorithm).await;
+        let client = app.client_with(&["reporting"]).await;
+
+        let body = app.token_for(&client, None).await;
+        let token = body["access_token"].as_str().unwrap();
+        let claims = app.verify(token).await.expect("the token verifies");
+        let metadata: serde_json::Value = app
+            .get_json("/.well-known/oauth-authorization-server")
+            .await;
+
+        assert_eq!(decode_segment(token, 0)["alg"], alg);
+        assert_eq!(claims["sub"], client.client_id);
+        let jwks = serde_json::to_value(app.jwks().await).unwrap();
+        for key in jwks["keys"].as_array().unwrap() {
+            assert_eq!(key["alg"], alg, "{key}");
+            assert_eq!(key["kty"], kty, "{key}");
+        }
+        assert_eq!(
+            metadata["access_token_signing_alg_values_supported"],
+            serde_json::json!([alg])
+        );
+    }
 }

@@ -48,10 +48,14 @@ impl TestDatabase {
                 diesel::sql_query(format!("CREATE DATABASE {name}"))
                     .execute(&mut admin)
                     .unwrap();
-                let base = admin_url
+                let (base, rest) = admin_url
                     .rsplit_once('/')
-                    .map_or(admin_url.as_str(), |(base, _)| base);
-                let url = DatabaseUrl::new(format!("{base}/{name}"));
+                    .unwrap_or((admin_url.as_str(), ""));
+                let query = rest.split_once('?').map(|(_, query)| query);
+                let url = DatabaseUrl::new(without_tls(&match query {
+                    Some(query) => format!("{base}/{name}?{query}"),
+                    None => format!("{base}/{name}"),
+                }));
                 Self {
                     url,
                     admin_url: Some(admin_url),
@@ -84,6 +88,20 @@ impl Drop for TestDatabase {
             let drop = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
             let _ = diesel::sql_query(drop).execute(&mut admin);
         }
+    }
+}
+
+/// `url` with `sslmode=disable` unless it names an `sslmode`. The suite's
+/// server is on loopback, where TLS protects nothing, and a test binary
+/// that exits while pool threads are still inside OpenSSL (libpq's TLS)
+/// can abort in OpenSSL's exit-time cleanup.
+pub fn without_tls(url: &str) -> String {
+    if url.contains("sslmode=") {
+        url.to_owned()
+    } else if url.contains('?') {
+        format!("{url}&sslmode=disable")
+    } else {
+        format!("{url}?sslmode=disable")
     }
 }
 
@@ -274,16 +292,15 @@ impl TestApp {
         response.json().await.unwrap()
     }
 
+    /// The JSON body of `GET path`, whatever its status.
+    pub async fn get_json<T: serde::de::DeserializeOwned>(&self, path: &str) -> T {
+        let response = self.http.get(self.url(path)).send().await.unwrap();
+        response.json().await.unwrap()
+    }
+
     /// The served JWKS.
     pub async fn jwks(&self) -> JwkSet {
-        self.http
-            .get(self.url("/.well-known/jwks.json"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        self.get_json("/.well-known/jwks.json").await
     }
 
     /// Verifies `token` with the `jsonwebtoken` crate against the served

@@ -255,14 +255,8 @@ async fn metadata_lists_the_introspection_endpoint() {
     let app = spawn_app().await;
 
     let metadata: Value = app
-        .http
-        .get(app.url("/.well-known/oauth-authorization-server"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_json("/.well-known/oauth-authorization-server")
+        .await;
 
     assert_eq!(
         metadata["introspection_endpoint"],

@@ -18,7 +18,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
-use crate::helpers::{TestApp, TestDatabase, spawn_app, test_settings};
+use crate::helpers::{TestApp, TestDatabase, spawn_app, test_settings, without_tls};
 
 /// The longest any answer may take while the database is unreachable.
 const ANSWER_BOUND: Duration = Duration::from_secs(5);
@@ -344,10 +344,11 @@ async fn relay(mut inbound: TcpStream, upstream: String, mut link: watch::Receiv
 /// Where the suite's PostgreSQL server is; this test needs one even when
 /// the rest of the suite runs on SQLite.
 fn postgres_admin_url() -> String {
-    std::env::var("KEYMINT_TEST_DATABASE_URL")
+    let url = std::env::var("KEYMINT_TEST_DATABASE_URL")
         .ok()
         .filter(|url| !url.is_empty())
-        .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/test".into())
+        .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/test".into());
+    without_tls(&url)
 }
 
 /// `url` with its host and port replaced by `authority` and its database

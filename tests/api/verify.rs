@@ -175,15 +175,7 @@ async fn hs256_keyed_with_the_public_key_is_refused() {
     let app = spawn_app().await;
     let client = app.client_with(&["reporting"]).await;
     let verifier = verifier_for(&app).await;
-    let jwks: Value = app
-        .http
-        .get(app.url("/.well-known/jwks.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks: Value = app.get_json("/.well-known/jwks.json").await;
     let jwk = &jwks["keys"][0];
     let coordinate = |name: &str| URL_SAFE_NO_PAD.decode(jwk[name].as_str().unwrap()).unwrap();
     let xy = [coordinate("x"), coordinate("y")].concat();
