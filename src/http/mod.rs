@@ -81,7 +81,6 @@ impl AppState {
 /// Registers every route of keymint.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     documented_routes(&mut ServiceConfig::new(cfg));
-    ops::routes(cfg);
     docs::routes(cfg);
 }
 
@@ -91,6 +90,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 pub fn documented_routes(cfg: &mut ServiceConfig<'_>) {
     oauth::routes(cfg);
     admin::routes(cfg);
+    ops::routes(cfg);
     openapi::routes(cfg);
 }
 

@@ -8,9 +8,7 @@
 //! missing from the document. (The only routes registered there otherwise,
 //! through `map`, answer 405 to the methods no handler takes.) Schemas come
 //! from the request and response types' `ToSchema`. This module adds what no
-//! handler knows: the title, the security schemes, the tags, and the
-//! operations endpoints, which [`crate::http::ops`] registers as plain
-//! routes.
+//! handler knows: the title, the security schemes and the tags.
 
 use std::sync::OnceLock;
 
@@ -39,7 +37,6 @@ pub const OPENAPI_PATH: &str = "/openapi.json";
             stable `code`; OAuth errors follow RFC 6749 §5.2. On the OAuth endpoints and under \
             `/admin/v1`, a method not listed answers 405 with `Allow`.",
     ),
-    paths(get_health, get_readiness, get_metrics),
     modifiers(&SecuritySchemes),
     tags(
         (name = "oauth", description = "Tokens for API clients: RFC 6749, 7662, 7517, 8414."),
@@ -120,57 +117,6 @@ pub async fn get_openapi() -> HttpResponse {
         .content_type("application/json")
         .body(body.as_slice())
 }
-
-// TODO: `/healthz`, `/readyz` and `/metrics` are registered by `ops::routes`
-// as plain routes, which `utoipa_actix_web` does not see, so they are
-// described by hand below, apart from their handlers, and a change there can
-// leave these stale. Annotating those handlers with `#[utoipa::path]` and
-// `#[get]` and registering them in `documented_routes` would collect them
-// like the others.
-
-/// `GET /healthz`.
-#[utoipa::path(
-    get,
-    path = "/healthz",
-    tag = "operations",
-    summary = "Liveness",
-    security(()),
-    responses((status = 200, description = "The process serves: `{\"status\": \"ok\"}`.",
-        content_type = "application/json")),
-)]
-#[expect(dead_code, reason = "describes ops::get_health")]
-fn get_health() {}
-
-/// `GET /readyz`.
-#[utoipa::path(
-    get,
-    path = "/readyz",
-    tag = "operations",
-    summary = "Readiness",
-    security(()),
-    responses(
-        (status = 200, description = "The database answers and a signing key is loaded: \
-            `{\"status\": \"ready\", \"database\": true, \"signing_key\": true}`.",
-            content_type = "application/json"),
-        (status = 503, description = "Not ready: `{\"status\": \"unavailable\", …}` names what \
-            is missing.", content_type = "application/json"),
-    ),
-)]
-#[expect(dead_code, reason = "describes ops::get_readiness")]
-fn get_readiness() {}
-
-/// `GET /metrics`.
-#[utoipa::path(
-    get,
-    path = "/metrics",
-    tag = "operations",
-    summary = "Prometheus metrics",
-    security(()),
-    responses((status = 200, description = "Prometheus text exposition format 0.0.4.",
-        content_type = "text/plain; version=0.0.4")),
-)]
-#[expect(dead_code, reason = "describes ops::get_metrics")]
-fn get_metrics() {}
 
 #[cfg(test)]
 mod tests {

@@ -4,8 +4,9 @@
 use std::time::Duration;
 
 use actix_web::http::header;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpResponse, get, web};
 use serde_json::json;
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::http::AppState;
 use crate::storage::{DbConnection, StorageError};
@@ -13,14 +14,22 @@ use crate::storage::{DbConnection, StorageError};
 /// How long readiness waits for the database to answer.
 const READY_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// Registers the operations routes.
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(get_health))
-        .route("/readyz", web::get().to(get_readiness))
-        .route("/metrics", web::get().to(get_metrics));
+/// Registers the operations routes, each with its OpenAPI description.
+pub fn routes(cfg: &mut ServiceConfig<'_>) {
+    cfg.service(get_health)
+        .service(get_readiness)
+        .service(get_metrics);
 }
 
 /// 200 while the process serves.
+#[utoipa::path(
+    tag = "operations",
+    summary = "Liveness",
+    security(()),
+    responses((status = 200, description = "The process serves: `{\"status\": \"ok\"}`.",
+        content_type = "application/json")),
+)]
+#[get("/healthz")]
 pub async fn get_health() -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
@@ -28,6 +37,19 @@ pub async fn get_health() -> HttpResponse {
 }
 
 /// 200 when the database answers and a signing key is loaded, else 503.
+#[utoipa::path(
+    tag = "operations",
+    summary = "Readiness",
+    security(()),
+    responses(
+        (status = 200, description = "The database answers and a signing key is loaded: \
+            `{\"status\": \"ready\", \"database\": true, \"signing_key\": true}`.",
+            content_type = "application/json"),
+        (status = 503, description = "Not ready: `{\"status\": \"unavailable\", …}` names what \
+            is missing.", content_type = "application/json"),
+    ),
+)]
+#[get("/readyz")]
 pub async fn get_readiness(state: web::Data<AppState>) -> HttpResponse {
     let ping = state.db.run(|conn: &mut DbConnection| {
         diesel::connection::SimpleConnection::batch_execute(conn, "SELECT 1")
@@ -50,6 +72,14 @@ pub async fn get_readiness(state: web::Data<AppState>) -> HttpResponse {
 }
 
 /// Prometheus text exposition.
+#[utoipa::path(
+    tag = "operations",
+    summary = "Prometheus metrics",
+    security(()),
+    responses((status = 200, description = "Prometheus text exposition format 0.0.4.",
+        content_type = "text/plain; version=0.0.4")),
+)]
+#[get("/metrics")]
 pub async fn get_metrics(state: web::Data<AppState>) -> HttpResponse {
     let metrics = &state.metrics;
     let pool = state.db.state();
