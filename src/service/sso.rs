@@ -72,7 +72,8 @@ pub fn configure(
     jwks: &str,
 ) -> Result<SsoConfigured, SsoConfigError> {
     let local = issuer.starts_with("http://localhost") || issuer.starts_with("http://127.0.0.1");
-    if !(issuer.starts_with("https://") || local) || issuer.chars().any(char::is_whitespace) {
+    let junk = |c: char| c.is_whitespace() || c.is_control();
+    if !(issuer.starts_with("https://") || local) || issuer.chars().any(junk) {
         return Err(SsoConfigError::InvalidIssuer);
     }
     if audience.trim().is_empty() {
@@ -195,6 +196,11 @@ fn verified_claims(
     else {
         return Ok(None);
     };
+    // `configure` accepts no such issuer, and PostgreSQL refuses text
+    // holding NUL with an error rather than a miss.
+    if issuer.chars().any(char::is_control) {
+        return Ok(None);
+    }
     for provider in sso_providers::find_by_issuer(conn, &issuer)? {
         if let Some(claims) = verify_with(&provider, &header, id_token) {
             return Ok(Some((provider, claims)));

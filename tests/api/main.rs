@@ -11,6 +11,7 @@ mod admin_sso;
 mod cli;
 mod discovery;
 mod helpers;
+mod hostile;
 mod instances;
 mod introspect;
 mod openapi;

@@ -78,6 +78,13 @@ struct EventPage {
     next_cursor: Option<String>,
 }
 
+/// Whether `cursor` has the shape of a `next_cursor`: an event id, which is
+/// a UUID in canonical form. Anything else is refused before it reaches
+/// the database (PostgreSQL refuses text holding NUL with an error).
+fn is_cursor(cursor: &str) -> bool {
+    uuid::Uuid::try_parse(cursor).is_ok_and(|id| id.hyphenated().to_string() == cursor)
+}
+
 /// Lists audit events, newest first.
 ///
 /// Owners only.
@@ -90,7 +97,8 @@ struct EventPage {
         (status = 200, description = "A page of events, newest first.", body = EventPage),
         (status = 403, description = "`owner_role_required`: the user is a member.",
             body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed`: `limit` out of range.",
+        (status = 422, description = "`validation_failed`: `limit` out of range, or \
+            `before` not a cursor.",
             body = ProblemDetails, content_type = "application/problem+json"),
         (status = 401, description = "`session_required`: no valid session token.",
             body = ProblemDetails, content_type = "application/problem+json",
@@ -114,6 +122,11 @@ pub async fn list_audit_events(
         return Err(Problem::validation_failed(format!(
             "limit must be 1 to {MAX_LIMIT}."
         )));
+    }
+    if before.as_deref().is_some_and(|cursor| !is_cursor(cursor)) {
+        return Err(Problem::validation_failed(
+            "before must be the next_cursor of an earlier page.",
+        ));
     }
     let account_id = context.account.id;
 

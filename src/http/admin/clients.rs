@@ -5,7 +5,7 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{CreateBlocked, Scope, create_blocked_reason};
+use crate::domain::{ClientRecordId, CreateBlocked, Scope, create_blocked_reason};
 use crate::http::AppState;
 use crate::http::admin::{JsonBody, Owner, source_ip};
 use crate::http::problem::{Body as ProblemDetails, Problem};
@@ -161,6 +161,13 @@ pub async fn create_client(
         .json(created))
 }
 
+/// The record id in the path; an id that cannot be one is a plain 404,
+/// answered without a query (PostgreSQL refuses text holding NUL with an
+/// error, not a miss).
+fn record_id(path: web::Path<String>) -> Result<ClientRecordId, Problem> {
+    ClientRecordId::parse(&path.into_inner()).ok_or_else(Problem::not_found)
+}
+
 /// One client of the account; another account's is a plain 404.
 ///
 /// Owners only.
@@ -191,12 +198,12 @@ pub async fn get_client(
     Owner(context): Owner,
     path: web::Path<String>,
 ) -> Result<HttpResponse, Problem> {
-    let (account_id, id) = (context.account.id, path.into_inner());
+    let (account_id, id) = (context.account.id, record_id(path)?);
 
     let row = state
         .db
         .run(move |conn| {
-            client_rows::find_in_account(conn, &account_id, &id).map_err(StorageError::from)
+            client_rows::find_in_account(conn, &account_id, id.as_str()).map_err(StorageError::from)
         })
         .await?
         .ok_or_else(Problem::not_found)?;
@@ -237,13 +244,13 @@ pub async fn revoke_client(
     Owner(context): Owner,
     path: web::Path<String>,
 ) -> Result<HttpResponse, Problem> {
-    let (account_id, id) = (context.account.id, path.into_inner());
+    let (account_id, id) = (context.account.id, record_id(path)?);
     let (actor, ip) = (Actor::User(context.user.id), source_ip(&request));
 
     let client_id = state
         .db
         .run(move |conn| {
-            let row = client_rows::find_in_account(conn, &account_id, &id)
+            let row = client_rows::find_in_account(conn, &account_id, id.as_str())
                 .map_err(StorageError::from)?
                 .ok_or(RevokeClientError::NotFound)?;
             clients::revoke(conn, &row, &actor, Some(&ip)).map(|()| row.client_id)

@@ -38,10 +38,12 @@ pub fn routes(cfg: &mut ServiceConfig<'_>) {
         .service(introspect::introspect_token)
         .service(jwks::get_jwks)
         .service(metadata::get_metadata)
-        // After the handlers, which match POST only: every other method.
+        // After the handlers, which match one method each: every other one.
         .map(|cfg| {
             cfg.service(web::resource(TOKEN_PATH).to(post_only))
                 .service(web::resource(INTROSPECT_PATH).to(post_only))
+                .service(web::resource(JWKS_PATH).to(get_only))
+                .service(web::resource(METADATA_PATH).to(get_only))
         });
 }
 
@@ -51,5 +53,12 @@ async fn post_only() -> HttpResponse {
         .insert_header((header::ALLOW, "POST"))
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header((header::PRAGMA, "no-cache"))
+        .finish()
+}
+
+/// 405 for any method but GET on the well-known documents.
+async fn get_only() -> HttpResponse {
+    HttpResponse::MethodNotAllowed()
+        .insert_header((header::ALLOW, "GET"))
         .finish()
 }
