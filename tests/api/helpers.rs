@@ -19,9 +19,12 @@ use serde_json::Value;
 use tempfile::TempDir;
 
 mod admin;
+mod binary;
 mod dump;
 
-pub use admin::{assert_problem, decode_base32, keys, seconds_from_now};
+pub use admin::{TestTotp, assert_problem, decode_base32, keys, seconds_from_now};
+pub use binary::{Binary, Served, binary_setup, json_of};
+pub use dump::{dump_all, dump_tables};
 
 /// Where the suite's PostgreSQL server is, when it runs on PostgreSQL.
 const POSTGRES_ENV: &str = "KEYMINT_TEST_DATABASE_URL";

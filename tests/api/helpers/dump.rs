@@ -3,7 +3,7 @@
 
 use diesel::sql_types::Text;
 use diesel::{QueryableByName, RunQueryDsl};
-use keymint::storage::{Backend, DbConnection, StorageError};
+use keymint::storage::{Backend, Db, DbConnection, StorageError};
 
 use crate::helpers::TestApp;
 
@@ -16,29 +16,56 @@ struct Line {
 impl TestApp {
     /// Every row of `tables`, one line each, every column included.
     pub async fn dump(&self, tables: &[&'static str]) -> String {
-        let backend = self.database.backend();
-        let tables = tables.to_vec();
-        self.db
-            .run(move |conn: &mut DbConnection| {
-                let mut out = String::new();
-                for table in tables {
-                    let query = match backend {
-                        Backend::Postgres => {
-                            format!("SELECT CAST(row_to_json(t) AS TEXT) AS line FROM {table} t")
-                        }
-                        // SQLite has no row-to-text; concatenate every column.
-                        Backend::Sqlite => sqlite_row_query(conn, table)?,
-                    };
-                    for line in load(conn, &query)? {
-                        out.push_str(&line);
-                        out.push('\n');
-                    }
-                }
-                Ok::<_, StorageError>(out)
-            })
-            .await
-            .unwrap()
+        dump_tables(&self.db, tables).await
     }
+}
+
+/// Every row of `tables` in `db`, one line each, every column included.
+pub async fn dump_tables(db: &Db, tables: &[&'static str]) -> String {
+    let tables: Vec<String> = tables.iter().map(|table| (*table).to_owned()).collect();
+    dump_with(db, move |_| Ok(tables)).await
+}
+
+/// Every row of every table in `db`, migrations' bookkeeping included.
+pub async fn dump_all(db: &Db) -> String {
+    let backend = db.backend();
+    dump_with(db, move |conn| {
+        let query = match backend {
+            Backend::Postgres => {
+                "SELECT CAST(table_name AS TEXT) AS line FROM information_schema.tables \
+                 WHERE table_schema = 'public' AND table_type = 'BASE TABLE'"
+            }
+            Backend::Sqlite => "SELECT name AS line FROM sqlite_master WHERE type = 'table'",
+        };
+        load(conn, query)
+    })
+    .await
+}
+
+async fn dump_with(
+    db: &Db,
+    tables: impl FnOnce(&mut DbConnection) -> Result<Vec<String>, StorageError> + Send + 'static,
+) -> String {
+    let backend = db.backend();
+    db.run(move |conn: &mut DbConnection| {
+        let mut out = String::new();
+        for table in tables(conn)? {
+            let query = match backend {
+                Backend::Postgres => {
+                    format!("SELECT CAST(row_to_json(t) AS TEXT) AS line FROM {table} t")
+                }
+                // SQLite has no row-to-text; concatenate every column.
+                Backend::Sqlite => sqlite_row_query(conn, &table)?,
+            };
+            for line in load(conn, &query)? {
+                out.push_str(&line);
+                out.push('\n');
+            }
+        }
+        Ok::<_, StorageError>(out)
+    })
+    .await
+    .unwrap()
 }
 
 fn load(conn: &mut DbConnection, query: &str) -> Result<Vec<String>, StorageError> {
