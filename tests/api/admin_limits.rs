@@ -1,8 +1,10 @@
 //! Brute-force limits on sign-ins: an address that fails too often gets
 //! 429 with `Retry-After`; failures against one email from many addresses
-//! only slow its owner down. Apps here run with a limit of 4 failures a
-//! minute, and requests come from several loopback addresses (Linux routes
-//! all of 127.0.0.0/8 to the loopback interface; macOS needs aliases).
+//! only slow its owner down; a client presenting its correct secret is
+//! never refused for the failures of its address. Apps here run with a
+//! limit of 4 failures a minute, and requests come from several loopback
+//! addresses (Linux routes all of 127.0.0.0/8 to the loopback interface;
+//! macOS needs aliases).
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
@@ -136,4 +138,50 @@ async fn token_endpoint_failures_count_toward_the_address_limit() {
         .parse()
         .unwrap();
     assert!((1..=60).contains(&retry), "Retry-After {retry}");
+}
+
+#[actix_rt::test]
+async fn a_client_with_its_correct_secret_is_never_refused_for_failures_from_its_address() {
+    let app = spawn_limited_app().await;
+    let client = app.client_with(&["reporting"]).await;
+    let guessed = app.client_with(&["reporting"]).await;
+    let guess = Some((guessed.client_id.as_str(), client.client_secret.as_str()));
+    let grant = "grant_type=client_credentials";
+    for _ in 0..LIMIT {
+        assert_eq!(app.post_token(grant, guess).await.status(), 401);
+    }
+    assert_eq!(app.post_token(grant, guess).await.status(), 429);
+
+    let by_basic = app
+        .post_token(grant, Some((&client.client_id, &client.client_secret)))
+        .await;
+    let by_post = app
+        .post_token(
+            &format!(
+                "{grant}&client_id={}&client_secret={}",
+                client.client_id, client.client_secret
+            ),
+            None,
+        )
+        .await;
+    let introspected = app
+        .http
+        .post(app.url("/oauth/introspect"))
+        .basic_auth(&client.client_id, Some(&client.client_secret))
+        .form(&[("token", "not-a-token")])
+        .send()
+        .await
+        .unwrap();
+    let guessing_again = app.post_token(grant, guess).await;
+
+    assert_eq!(by_basic.status(), 200);
+    assert_eq!(by_post.status(), 200);
+    assert_eq!(introspected.status(), 200);
+    let body: serde_json::Value = introspected.json().await.unwrap();
+    assert_eq!(body, json!({"active": false}));
+    assert_eq!(
+        guessing_again.status(),
+        429,
+        "a success from the address does not clear its failures"
+    );
 }
