@@ -70,7 +70,13 @@ pub struct ClientSecret(String);
 impl ClientSecret {
     /// A new secret: 256 bits from the CSPRNG plus its checksum.
     pub fn generate() -> Self {
-        let body = random::token::<32>();
+        Self::from_random(&random::bytes::<32>())
+    }
+
+    /// The secret made of these 256 random bits: [`ClientSecret::generate`]
+    /// without the CSPRNG, so that tests can range over every input.
+    fn from_random(bits: &[u8; 32]) -> Self {
+        let body = URL_SAFE_NO_PAD.encode(bits);
         let checksum = checksum(&body);
         Self(format!("{SECRET_PREFIX}{body}{checksum}"))
     }
@@ -265,5 +271,100 @@ mod tests {
 
         assert!(SecretHash::from_stored(&hash.to_stored()) == Some(hash));
         assert!(SecretHash::from_stored("not base64 at all!").is_none());
+    }
+}
+
+/// Properties of the secret format over generated input: every secret
+/// parses, every single-character change or cut is refused, and no string
+/// makes a parser panic.
+#[cfg(test)]
+mod proptests {
+    use proptest::prelude::*;
+    use proptest::sample::select;
+
+    use super::*;
+
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-";
+
+    /// Mostly characters of the secret alphabet, which only the checksum
+    /// can tell apart, and sometimes any character at all.
+    fn replacement() -> impl Strategy<Value = char> {
+        prop_oneof![
+            3 => select(ALPHABET.to_vec()).prop_map(char::from),
+            1 => any::<char>(),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn any_secret_parses_and_matches_its_hash(bits in any::<[u8; 32]>()) {
+            let secret = ClientSecret::from_random(&bits);
+            let text = secret.expose_secret();
+
+            let parsed = ClientSecret::parse(text);
+
+            prop_assert_eq!(text.len(), SECRET_LEN);
+            prop_assert!(text.starts_with(SECRET_PREFIX));
+            prop_assert!(text.bytes().all(is_token_char));
+            let parsed = parsed.expect("a generated secret parses");
+            prop_assert!(secret.hash().matches(&parsed));
+            prop_assert!(!SecretHash::unmatchable().matches(&parsed));
+        }
+
+        /// A change in the body is caught by a 32-bit checksum, so a
+        /// random change passes with probability 2^-32 per case.
+        #[test]
+        fn any_single_character_change_is_refused(
+            bits in any::<[u8; 32]>(),
+            index in 0..SECRET_LEN,
+            replacement in replacement(),
+        ) {
+            let text = ClientSecret::from_random(&bits).expose_secret().to_owned();
+            let mut chars: Vec<char> = text.chars().collect();
+            prop_assume!(chars[index] != replacement);
+            chars[index] = replacement;
+            let changed: String = chars.into_iter().collect();
+
+            prop_assert!(ClientSecret::parse(&changed).is_none(), "{}", changed);
+        }
+
+        #[test]
+        fn any_cut_insertion_or_deletion_is_refused(
+            bits in any::<[u8; 32]>(),
+            index in 0..SECRET_LEN,
+            inserted in replacement(),
+        ) {
+            let text = ClientSecret::from_random(&bits).expose_secret().to_owned();
+            let mut longer = text.clone();
+            longer.insert(index, inserted);
+            let mut shorter = text.clone();
+            shorter.remove(index);
+
+            prop_assert!(ClientSecret::parse(&text[..index]).is_none());
+            prop_assert!(ClientSecret::parse(&longer).is_none());
+            prop_assert!(ClientSecret::parse(&shorter).is_none());
+        }
+
+        #[test]
+        fn arbitrary_strings_never_panic(text in any::<String>()) {
+            let prefixed = format!("{SECRET_PREFIX}{text}");
+
+            prop_assert!(ClientSecret::parse(&text).is_none_or(|s| s.expose_secret() == text));
+            prop_assert!(ClientSecret::parse(&prefixed).is_none_or(|s| s.expose_secret() == prefixed));
+            prop_assert!(ClientId::parse(&text).is_none_or(|id| id.as_str() == text));
+            prop_assert!(SessionToken::parse(&text).is_none_or(|t| t.expose_secret() == text));
+            prop_assert!(SecretHash::from_stored(&text).is_none_or(|h| h.to_stored() == text));
+        }
+
+        /// Strings of the right shape but a random checksum are refused
+        /// (but for a 2^-32 chance each).
+        #[test]
+        fn well_shaped_strings_without_their_checksum_are_refused(
+            text in "kms_[A-Za-z0-9_-]{49}",
+        ) {
+            prop_assert_eq!(text.len(), SECRET_LEN);
+
+            prop_assert!(ClientSecret::parse(&text).is_none(), "{}", text);
+        }
     }
 }

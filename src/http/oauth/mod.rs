@@ -17,7 +17,8 @@ mod error;
 pub mod introspect;
 pub mod jwks;
 pub mod metadata;
-mod request;
+#[doc(hidden)]
+pub mod request;
 pub mod token;
 
 pub use error::OAuthError;

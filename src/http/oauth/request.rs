@@ -386,3 +386,167 @@ mod tests {
         assert_eq!(code(result), "ok");
     }
 }
+
+/// Properties of the parser over generated input: nothing panics, every
+/// well-formed request reads back as sent, and a repeated parameter is
+/// refused however it is spelled.
+#[cfg(test)]
+mod proptests {
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
+    use proptest::prelude::*;
+    use proptest::sample::{select, subsequence};
+
+    use super::*;
+    use crate::domain::Scope;
+
+    const FORM: Option<&str> = Some("application/x-www-form-urlencoded");
+    const KNOWN: [&str; 6] = [
+        "grant_type",
+        "scope",
+        "client_id",
+        "client_secret",
+        "token",
+        "token_type_hint",
+    ];
+
+    /// A value the parser keeps: no control characters, no U+FFFD.
+    fn value() -> impl Strategy<Value = String> {
+        proptest::string::string_regex("[^\\p{Cc}\u{FFFD}]{1,20}").unwrap()
+    }
+
+    /// Parameters the parser ignores (RFC 6749 §3.2), with any values.
+    fn unknown_params() -> impl Strategy<Value = Vec<(String, String)>> {
+        let name = "[a-z_]{1,12}".prop_filter("unknown", |name| !KNOWN.contains(&name.as_str()));
+        prop::collection::vec((name, any::<String>()), 0..4)
+    }
+
+    fn encode(pairs: &[(String, String)]) -> String {
+        form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(pairs)
+            .finish()
+    }
+
+    fn is_parse_error(err: &OAuthError) -> bool {
+        matches!(
+            err,
+            OAuthError::InvalidRequest(_) | OAuthError::UnsupportedGrantType
+        )
+    }
+
+    /// Bytes rich in what form encoding and Basic headers care about.
+    fn formish() -> impl Strategy<Value = Vec<u8>> {
+        let alphabet = b"=&%+_:;aAzZ059 \x00\x7f\xc3\xa9\xff".to_vec();
+        prop::collection::vec(select(alphabet), 0..200)
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_input_never_panics(
+            content_type in prop::option::of(any::<String>()),
+            authorization in prop::option::of(prop::collection::vec(any::<u8>(), 0..64)),
+            body in prop::collection::vec(any::<u8>(), 0..512),
+        ) {
+            let content_type = content_type.as_deref();
+            let authorization = authorization.as_deref();
+
+            let token = TokenRequest::parse(content_type, authorization, &body);
+            let introspection = IntrospectionRequest::parse(content_type, authorization, &body);
+
+            prop_assert!(token.err().is_none_or(|err| is_parse_error(&err)));
+            prop_assert!(introspection.err().is_none_or(|err| is_parse_error(&err)));
+        }
+
+        #[test]
+        fn form_shaped_input_never_panics(
+            body in formish(),
+            basic in prop::option::of(formish()),
+        ) {
+            let body = [b"grant_type=client_credentials&".as_slice(), &body].concat();
+            let authorization =
+                basic.map(|raw| format!("Basic {}", STANDARD.encode(raw)).into_bytes());
+
+            let token = TokenRequest::parse(FORM, authorization.as_deref(), &body);
+            let introspection = IntrospectionRequest::parse(FORM, authorization.as_deref(), &body);
+
+            prop_assert!(token.err().is_none_or(|err| is_parse_error(&err)));
+            prop_assert!(introspection.err().is_none_or(|err| is_parse_error(&err)));
+        }
+
+        #[test]
+        fn a_well_formed_post_request_reads_back_as_sent(
+            scopes in subsequence(Scope::ALL.to_vec(), 0..=3).prop_shuffle(),
+            credentials in prop::option::of((value(), value())),
+            unknown in unknown_params(),
+            seed in any::<u64>(),
+        ) {
+            let mut pairs = unknown;
+            pairs.push(("grant_type".into(), "client_credentials".into()));
+            let words: Vec<&str> = scopes.iter().map(|scope| scope.as_str()).collect();
+            pairs.push(("scope".into(), words.join(" ")));
+            if let Some((id, secret)) = &credentials {
+                pairs.push(("client_id".into(), id.clone()));
+                pairs.push(("client_secret".into(), secret.clone()));
+            }
+            // Any order: rotate by the seed.
+            let turn = usize::try_from(seed % pairs.len() as u64).unwrap();
+            pairs.rotate_left(turn);
+
+            let request = TokenRequest::parse(FORM, None, encode(&pairs).as_bytes()).unwrap();
+
+            let expected_scope = scopes.iter().fold(ScopeSet::EMPTY, |set, s| set.with(*s));
+            prop_assert_eq!(request.scope, (!scopes.is_empty()).then_some(expected_scope));
+            prop_assert!(request.scope_error.is_none());
+            prop_assert!(!request.client.basic_attempted);
+            let expected = credentials.map(|(client_id, client_secret)| {
+                (PresentedCredentials { client_id, client_secret }, AuthMethod::Post)
+            });
+            prop_assert_eq!(request.client.presented, expected);
+        }
+
+        #[test]
+        fn well_formed_basic_credentials_read_back_as_sent(
+            id in value(),
+            secret in value(),
+            scheme in select(vec!["Basic", "basic", "BASIC"]),
+        ) {
+            let encode = |text: &str| form_urlencoded::byte_serialize(text.as_bytes()).collect::<String>();
+            let joined = format!("{}:{}", encode(&id), encode(&secret));
+            let header = format!("{scheme} {}", STANDARD.encode(joined));
+
+            let request =
+                TokenRequest::parse(FORM, Some(header.as_bytes()), b"grant_type=client_credentials")
+                    .unwrap();
+
+            prop_assert!(request.client.basic_attempted);
+            let expected = PresentedCredentials { client_id: id, client_secret: secret };
+            prop_assert_eq!(request.client.presented, Some((expected, AuthMethod::Basic)));
+        }
+
+        #[test]
+        fn any_repeated_parameter_is_refused(
+            name in select(KNOWN.to_vec()),
+            spelling in any::<(bool, bool)>(),
+            first in value(),
+            second in value(),
+            unknown in unknown_params(),
+        ) {
+            // Either occurrence may percent-encode its name's `_`.
+            let spell = |encoded: bool| if encoded { name.replace('_', "%5F") } else { name.to_owned() };
+            let mut body = encode(&unknown);
+            for (encoded, value) in [(spelling.0, &first), (spelling.1, &second)] {
+                let value: String = form_urlencoded::byte_serialize(value.as_bytes()).collect();
+                body.push_str(&format!("&{}={value}", spell(encoded)));
+            }
+
+            let token = TokenRequest::parse(FORM, None, body.as_bytes());
+            let introspection = IntrospectionRequest::parse(FORM, None, body.as_bytes());
+
+            let repeated = |err: Option<OAuthError>| {
+                matches!(err, Some(OAuthError::InvalidRequest(d)) if d.contains("repeated"))
+            };
+            prop_assert!(repeated(token.err()), "{}", body);
+            prop_assert!(repeated(introspection.err()), "{}", body);
+        }
+    }
+}
