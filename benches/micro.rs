@@ -5,6 +5,9 @@
 //! - minting a token per algorithm with a pre-parsed key;
 //! - rendering the JWKS;
 //! - one whole token request through the app in-process (SQLite);
+//! - a failed admin sign-in with a wrong password and with an unknown email,
+//!   which must cost the same (the unknown email is checked against a dummy
+//!   argon2id hash);
 //! - verifying a token with `keymint::verify` against cached keys.
 
 use actix_web::{test, web};
@@ -12,10 +15,12 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use criterion::{Criterion, criterion_group, criterion_main};
 use keymint::config::{LogFormat, Settings};
-use keymint::crypto::{ClientSecret, SigningAlgorithm, SigningKey};
+use keymint::crypto::{ClientSecret, MasterKey, SigningAlgorithm, SigningKey};
+use keymint::domain::Role;
 use keymint::http::oauth::token::AccessTokenClaims;
 use keymint::service::audit::Actor;
-use keymint::service::{accounts, clients};
+use keymint::service::sessions::{self, PasswordLogin};
+use keymint::service::{accounts, clients, users};
 use keymint::storage::DatabaseUrl;
 use keymint::verify::{KeyCache, Rules, validate};
 use std::hint::black_box;
@@ -148,11 +153,52 @@ fn whole_request(c: &mut Criterion) {
     });
 }
 
+/// Wrong password and unknown email through the same service call: the
+/// two timings should match, so that timing does not tell which emails
+/// exist.
+fn failed_logins(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = DatabaseUrl::new(dir.path().join("bench.db").to_string_lossy());
+    let mut conn = keymint::storage::establish(&url).unwrap();
+    keymint::storage::migrations::run_pending(&mut conn).unwrap();
+    let account = accounts::create(&mut conn, "Bench", false, &Actor::Cli).unwrap();
+    let (owner, _) = users::create(
+        &mut conn,
+        &account.id,
+        "owner@bench.example",
+        Role::Owner,
+        Some("the right password"),
+        &Actor::Cli,
+    )
+    .unwrap();
+    let master = MasterKey::ephemeral();
+    let mut group = c.benchmark_group("login_refused");
+    group.sample_size(20);
+    for (name, email) in [
+        ("wrong_password", owner.email.as_str()),
+        ("unknown_email", "nobody@bench.example"),
+    ] {
+        let login = PasswordLogin {
+            email,
+            password: "a wrong password",
+            otp: None,
+        };
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                let refused = sessions::login_password(&mut conn, &master, &login, 3600, None);
+                assert!(refused.is_err());
+            })
+        });
+    }
+    group.finish();
+}
+
 criterion_group!(
     benches,
     secrets,
     minting,
     jwks_and_verification,
-    whole_request
+    whole_request,
+    failed_logins
 );
 criterion_main!(benches);

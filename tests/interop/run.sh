@@ -21,9 +21,13 @@ if [[ ! -x "$keymint" ]]; then
 fi
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
-if ! python3 -c 'import authlib, requests_oauthlib, jwt, cryptography, requests' 2>/dev/null; then
+# The versions the README reports as checked.
+packages=(authlib==1.9.10 requests-oauthlib==2.0.0 oauthlib==4.0.1 pyjwt==2.15.1
+    cryptography==48.0.0 requests==2.34.2)
+if ! python3 -m pip show --quiet authlib requests-oauthlib pyjwt cryptography requests \
+    >/dev/null 2>&1; then
     echo "installing Python packages for check.py" >&2
-    python3 -m pip install --quiet authlib requests-oauthlib pyjwt cryptography requests
+    python3 -m pip install --quiet --disable-pip-version-check "${packages[@]}"
 fi
 
 workdir=$(mktemp -d "${TMPDIR:-/tmp}/keymint-interop.XXXXXX")
