@@ -51,9 +51,14 @@ pub async fn get_health() -> HttpResponse {
 )]
 #[get("/readyz")]
 pub async fn get_readiness(state: web::Data<AppState>) -> HttpResponse {
+    // A query that reads a table: SQLite answers `SELECT 1` without
+    // touching the database file, so a database it cannot read would pass.
     let ping = state.db.run(|conn: &mut DbConnection| {
-        diesel::connection::SimpleConnection::batch_execute(conn, "SELECT 1")
-            .map_err(StorageError::from)
+        diesel::connection::SimpleConnection::batch_execute(
+            conn,
+            "SELECT kid FROM signing_keys LIMIT 1",
+        )
+        .map_err(StorageError::from)
     });
     let database = matches!(tokio::time::timeout(READY_TIMEOUT, ping).await, Ok(Ok(())));
     let signing_key = !state.keys.snapshot().current().kid().is_empty();

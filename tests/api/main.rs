@@ -11,6 +11,7 @@ mod admin_sso;
 mod cli;
 mod crash;
 mod discovery;
+mod faults;
 mod helpers;
 mod hostile;
 mod instances;
