@@ -179,7 +179,10 @@ pub fn rotate(
     let ahead = TimeDelta::from_std(policy.publish_ahead).unwrap_or(TimeDelta::minutes(5));
     if next.created_at + ahead > now {
         if only_if_due {
-            return Ok(unchanged);
+            // Either this next key is too young to sign, or another
+            // instance rotated between the two reads above and this is its
+            // new next key; either way, report the key that signs now.
+            return signing_now(conn);
         }
         tracing::warn!(key.kid = %next.kid,
             "the next key was published less than a JWKS cache lifetime ago; verifiers that \
@@ -212,17 +215,20 @@ pub fn rotate(
                 replaced: Some(current.kid),
             })
         }
-        Ok(false) | Err(diesel::result::Error::RollbackTransaction) => {
-            let now_current = signing_keys::find_by_status(conn, status::CURRENT)?
-                .ok_or(KeyRingError::NoCurrentKey)?;
-            Ok(Rotation {
-                kid: now_current.kid,
-                alg: now_current.alg,
-                replaced: None,
-            })
-        }
+        Ok(false) | Err(diesel::result::Error::RollbackTransaction) => signing_now(conn),
         Err(err) => Err(err.into()),
     }
+}
+
+/// The key that signs now, as the result of a rotation that did not rotate.
+fn signing_now(conn: &mut DbConnection) -> Result<Rotation, KeyRingError> {
+    let current =
+        signing_keys::find_by_status(conn, status::CURRENT)?.ok_or(KeyRingError::NoCurrentKey)?;
+    Ok(Rotation {
+        kid: current.kid,
+        alg: current.alg,
+        replaced: None,
+    })
 }
 
 fn is_due(active_since: NaiveDateTime, policy: &KeyPolicy) -> bool {
