@@ -16,6 +16,7 @@ mod helpers;
 mod hostile;
 mod instances;
 mod introspect;
+mod keys;
 mod leaks;
 mod openapi;
 mod ops;
