@@ -142,7 +142,9 @@ async fn sigkill_during_a_burst_of_creations_and_revocations_loses_no_answered_c
         .buffer_unordered(IN_FLIGHT)
         .collect::<Vec<Answer>>();
     let killer = async {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
         while answered.load(Ordering::SeqCst) < KILL_AFTER {
+            assert!(std::time::Instant::now() < deadline, "the burst stalled");
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
         served.kill_9();

@@ -23,7 +23,7 @@ mod binary;
 mod dump;
 
 pub use admin::{TestTotp, assert_problem, decode_base32, keys, seconds_from_now};
-pub use binary::{Binary, Served, binary_setup, json_of};
+pub use binary::{Binary, MfaLogin, Served, binary_setup, json_of};
 pub use dump::{dump_all, dump_tables};
 
 /// Where the suite's PostgreSQL server is, when it runs on PostgreSQL.
