@@ -12,6 +12,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use futures_util::StreamExt;
+use keymint::crypto::SecretHash;
+use keymint::storage::{StorageError, clients};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -240,7 +242,23 @@ async fn sigkill_during_a_burst_of_creations_and_revocations_loses_no_answered_c
         }
     }
     assert_eq!(created_events.len(), listed.len(), "events of lost clients");
-    let stored = dump_tables(&binary.db(), &["clients"]).await;
+    // The database holds no other client, and every row has a secret hash
+    // a secret can be checked against.
+    let db = binary.db();
+    let stored = dump_tables(&db, &["clients"]).await;
     assert_eq!(stored.lines().count(), listed.len(), "{stored}");
+    let rows = db
+        .run(move |conn| clients::list_for_account(conn, &account).map_err(StorageError::from))
+        .await
+        .unwrap();
+    for row in rows {
+        let hash = SecretHash::from_stored(&row.secret_hash);
+        assert!(hash.is_some(), "the secret hash of {}", row.client_id);
+        let view = listed
+            .iter()
+            .find(|c| c["client_id"] == row.client_id.as_str());
+        let revoked = view.unwrap()["status"] == "revoked";
+        assert_eq!(row.revoked_at.is_some(), revoked, "{}", row.client_id);
+    }
     served.stop().await;
 }
