@@ -4,8 +4,9 @@
 //! Tests run as root, and a running server holds its SQLite file open, so
 //! the obvious ways to take the file away do nothing: `chmod 000` does not
 //! stop root, and renaming the file or its directory, or putting a
-//! directory in its place, leaves every pooled connection reading and
-//! writing the open file (keymint goes on serving, correctly, from it).
+//! directory in its place, leaves every open pooled connection reading
+//! and writing the file it opened, so keymint goes on serving from it
+//! (only new connections fail, and requests wait for the open ones).
 //! What does stop a running server, whoever it runs as, is another process
 //! holding SQLite's locks: POSIX record locks, which root cannot ignore.
 //! So the faults here are:
