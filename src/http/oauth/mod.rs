@@ -17,6 +17,7 @@ mod error;
 pub mod introspect;
 pub mod jwks;
 pub mod metadata;
+// Public only for the fuzz targets in `tests/fuzz`.
 #[doc(hidden)]
 pub mod request;
 pub mod token;
