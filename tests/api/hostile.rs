@@ -219,6 +219,7 @@ async fn admin_endpoints_answer_hostile_input_with_problem_details() {
     let fixture = Fixture::new().await;
     let mut cases = admin::login_cases();
     cases.extend(admin::sso_cases());
+    cases.extend(admin::session_cases());
     cases.extend(admin::totp_cases(&fixture));
     cases.extend(admin::client_cases(&fixture));
     cases.extend(admin::audit_cases(&fixture));

@@ -382,6 +382,56 @@ pub(super) fn client_cases(f: &Fixture) -> Vec<Case> {
     cases
 }
 
+/// Session-only endpoints without a usable session.
+pub(super) fn session_cases() -> Vec<Case> {
+    use Expect::{Problem, ProblemMethod};
+    let no_session = Problem(401, "session_required");
+    let unknown = format!("Bearer kmsess_{}", "x".repeat(43));
+    let long = format!("Bearer {}", "t".repeat(10_000));
+    vec![
+        case(
+            "sign-out without a session",
+            request("DELETE", "/admin/v1/sessions/current", &[], b""),
+            no_session,
+        ),
+        case(
+            "sign-out with an unknown session",
+            request(
+                "DELETE",
+                "/admin/v1/sessions/current",
+                &[("Authorization", unknown.as_bytes())],
+                b"",
+            ),
+            no_session,
+        ),
+        case(
+            "/me with Basic",
+            get("/admin/v1/me", &[("Authorization", b"Basic YTpi")]),
+            no_session,
+        ),
+        case(
+            "/me with a bearer token of 10,000 characters",
+            get("/admin/v1/me", &[("Authorization", long.as_bytes())]),
+            no_session,
+        ),
+        case(
+            "/me with an empty bearer token",
+            get("/admin/v1/me", &[("Authorization", b"Bearer")]),
+            no_session,
+        ),
+        case(
+            "TOTP enrolment without a session",
+            post("/admin/v1/me/totp", &[JSON], "[[[["),
+            no_session,
+        ),
+        case(
+            "PUT /me",
+            request("PUT", "/admin/v1/me", &[JSON], b"{}"),
+            ProblemMethod("GET"),
+        ),
+    ]
+}
+
 pub(super) fn audit_cases(f: &Fixture) -> Vec<Case> {
     use Expect::{Problem, Status};
     let bearer = format!("Bearer {}", f.owner_token);
