@@ -127,6 +127,7 @@ fn settings(url: DatabaseUrl, keys: PathBuf) -> Settings {
         token_ttl: 900,
         session_ttl: 3600,
         auth_failures_per_minute: None,
+        trusted_proxies: Default::default(),
         log: "warn".into(),
         log_format: LogFormat::Text,
     }

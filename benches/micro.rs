@@ -108,6 +108,7 @@ fn whole_request(c: &mut Criterion) {
         token_ttl: 900,
         session_ttl: 3600,
         auth_failures_per_minute: None,
+        trusted_proxies: Default::default(),
         log: "error".into(),
         log_format: LogFormat::Text,
     };

@@ -4,7 +4,8 @@
 //! Variables: `KEYMINT_DATABASE_URL`, `KEYMINT_LISTEN`, `KEYMINT_ISSUER`,
 //! `KEYMINT_AUDIENCE`, `KEYMINT_KEYS_DIR`, `KEYMINT_SIGNING_ALG`,
 //! `KEYMINT_KEY_ROTATION_DAYS`, `KEYMINT_TOKEN_TTL`, `KEYMINT_SESSION_TTL`,
-//! `KEYMINT_AUTH_FAILURES_PER_MINUTE`, `KEYMINT_LOG`, `KEYMINT_LOG_FORMAT`.
+//! `KEYMINT_AUTH_FAILURES_PER_MINUTE`, `KEYMINT_TRUSTED_PROXIES`, `KEYMINT_LOG`,
+//! `KEYMINT_LOG_FORMAT`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -13,6 +14,7 @@ use std::str::FromStr;
 use clap::Args;
 
 use crate::crypto::SigningAlgorithm;
+use crate::http::client_addr::TrustedProxies;
 use crate::storage::DatabaseUrl;
 
 /// The settings as flags, shared by every command. Values are kept as text
@@ -82,6 +84,15 @@ pub struct SettingsArgs {
         default_value = "60"
     )]
     pub auth_failures_per_minute: String,
+    /// Proxies (addresses or CIDR blocks, comma-separated) whose
+    /// X-Forwarded-For gives the client's address; none by default.
+    #[arg(
+        long,
+        global = true,
+        env = "KEYMINT_TRUSTED_PROXIES",
+        default_value = ""
+    )]
+    pub trusted_proxies: String,
     /// Log filter in `tracing` EnvFilter syntax.
     #[arg(long, global = true, env = "KEYMINT_LOG", default_value = "info")]
     pub log: String,
@@ -152,6 +163,8 @@ pub struct Settings {
     pub session_ttl: u32,
     /// Failed authentications per address and minute; `None` when off.
     pub auth_failures_per_minute: Option<u32>,
+    /// Proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: TrustedProxies,
     /// Log filter.
     pub log: String,
     /// Log format.
@@ -248,6 +261,9 @@ impl SettingsArgs {
             "auth-failures-per-minute",
             0..=1_000_000,
         )?;
+        let trusted_proxies = self.trusted_proxies.parse().map_err(|reason| {
+            SettingError::new("KEYMINT_TRUSTED_PROXIES", "trusted-proxies", reason)
+        })?;
         let log_format = match self.log_format.as_str() {
             "text" => LogFormat::Text,
             "json" => LogFormat::Json,
@@ -281,6 +297,7 @@ impl SettingsArgs {
                 60..=604_800,
             )?,
             auth_failures_per_minute: (auth_failures > 0).then_some(auth_failures),
+            trusted_proxies,
             log: self.log.clone(),
             log_format,
         })
@@ -318,12 +335,16 @@ mod tests {
 
     #[test]
     fn bad_values_name_the_variable_on_one_line() {
-        let cases: [(&[&str], &str); 5] = [
+        let cases: [(&[&str], &str); 6] = [
             (&["--token-ttl", "59"], "KEYMINT_TOKEN_TTL"),
             (&["--token-ttl", "ten"], "KEYMINT_TOKEN_TTL"),
             (&["--listen", "nowhere"], "KEYMINT_LISTEN"),
             (&["--issuer", "ftp://x"], "KEYMINT_ISSUER"),
             (&["--signing-alg", "HS256"], "KEYMINT_SIGNING_ALG"),
+            (
+                &["--trusted-proxies", "10.0.0.0/40"],
+                "KEYMINT_TRUSTED_PROXIES",
+            ),
         ];
         for (args, variable) in cases {
             let message = resolve(args).unwrap_err().to_string();

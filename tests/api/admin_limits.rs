@@ -185,3 +185,74 @@ async fn a_client_with_its_correct_secret_is_never_refused_for_failures_from_its
         "a success from the address does not clear its failures"
     );
 }
+
+/// Sends a sign-in as a proxy at `127.0.0.{proxy}` would forward it for
+/// `client`.
+async fn login_forwarded(
+    app: &TestApp,
+    proxy: u8,
+    client: &str,
+    body: &serde_json::Value,
+) -> reqwest::Response {
+    client_from(proxy)
+        .post(app.url("/admin/v1/sessions"))
+        .header("X-Forwarded-For", client)
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[actix_rt::test]
+async fn behind_a_trusted_proxy_one_guesser_does_not_lock_out_everyone_else() {
+    let app = spawn_app_with(|settings| {
+        settings.auth_failures_per_minute = Some(LIMIT);
+        settings.trusted_proxies = "127.0.0.20/31".parse().unwrap();
+    })
+    .await;
+    let owner = app.owner().await;
+    let wrong = json!({"email": owner.email, "password": "guess"});
+    for _ in 0..LIMIT {
+        let response = login_forwarded(&app, 20, "203.0.113.9", &wrong).await;
+        assert_eq!(response.status(), 401);
+    }
+
+    let guesser = login_forwarded(&app, 21, "203.0.113.9", &wrong).await;
+    let right = json!({"email": owner.email, "password": owner.password});
+    let owner_via_proxy = login_forwarded(&app, 20, "198.51.100.7", &right).await;
+
+    assert_problem(guesser, 429, "too_many_requests").await;
+    assert_eq!(owner_via_proxy.status(), 201);
+    let token = owner_via_proxy.json::<serde_json::Value>().await.unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let events = app.audit_events(&token).await;
+    let addresses: Vec<&str> = events
+        .iter()
+        .filter_map(|event| event["source_ip"].as_str())
+        .collect();
+    assert!(addresses.contains(&"198.51.100.7"), "{addresses:?}");
+    assert!(addresses.contains(&"203.0.113.9"), "{addresses:?}");
+    assert!(!addresses.contains(&"127.0.0.20"), "{addresses:?}");
+}
+
+#[actix_rt::test]
+async fn a_forwarded_for_header_from_an_untrusted_peer_does_not_escape_the_limit() {
+    let app = spawn_app_with(|settings| {
+        settings.auth_failures_per_minute = Some(LIMIT);
+        settings.trusted_proxies = "127.0.0.20".parse().unwrap();
+    })
+    .await;
+    let owner = app.owner().await;
+    let wrong = json!({"email": owner.email, "password": "guess"});
+    for attempt in 0..LIMIT {
+        let forged = format!("203.0.113.{attempt}");
+        let response = login_forwarded(&app, 30, &forged, &wrong).await;
+        assert_eq!(response.status(), 401);
+    }
+
+    let refused = login_forwarded(&app, 30, "203.0.113.200", &wrong).await;
+
+    assert_problem(refused, 429, "too_many_requests").await;
+}

@@ -151,6 +151,7 @@ pub fn test_settings(
         token_ttl: 900,
         session_ttl: 28_800,
         auth_failures_per_minute: Some(60),
+        trusted_proxies: Default::default(),
         log: "info".into(),
         log_format: LogFormat::Text,
     }

@@ -8,6 +8,7 @@ use actix_web::middleware::DefaultHeaders;
 use actix_web::{HttpRequest, HttpResponse, web};
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use crate::http::AppState;
 use crate::http::problem::Problem;
 
 mod audit;
@@ -117,9 +118,19 @@ fn json_problem(err: JsonPayloadError) -> Problem {
     }
 }
 
-/// The address a request came from, for the audit trail and limits.
+/// The address a request came from, for the audit trail and limits: the
+/// peer, or behind a trusted proxy the client it forwarded for (see
+/// [`crate::http::client_addr`]).
 pub fn source_ip(request: &HttpRequest) -> String {
-    request
-        .peer_addr()
-        .map_or_else(|| "unknown".to_owned(), |addr| addr.ip().to_string())
+    let Some(peer) = request.peer_addr() else {
+        return "unknown".to_owned();
+    };
+    let client = match request.app_data::<web::Data<AppState>>() {
+        Some(state) => state
+            .settings
+            .trusted_proxies
+            .client_ip(peer.ip(), request.headers()),
+        None => peer.ip(),
+    };
+    client.to_string()
 }
