@@ -18,7 +18,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
-use crate::helpers::{TestApp, TestDatabase, spawn_app, test_settings, without_tls};
+use crate::helpers::{
+    Binary, TestApp, TestDatabase, binary_setup, spawn_app, test_settings, without_tls,
+};
 
 /// The longest any answer may take while the database is unreachable.
 const ANSWER_BOUND: Duration = Duration::from_secs(5);
@@ -450,12 +452,13 @@ impl ProxiedApp {
         let state = keymint::startup::prepare_state(settings).expect("start-up succeeds");
         keymint::startup::spawn_maintenance(&state);
         actix_rt::spawn(keymint::http::serve(listener, state, 1).unwrap());
-        let cli = Cli {
+        let cli = Binary {
             database_url: direct_url,
             keys_dir: dir.path().join("keys"),
+            env: vec![("KEYMINT_LOG".into(), "warn".into())],
         };
-        let warm = cli.create_client();
-        let cold = cli.create_client();
+        let warm = create_client(&cli);
+        let cold = create_client(&cli);
 
         Self {
             address,
@@ -722,52 +725,23 @@ async fn metrics_count_token_outcomes_latency_and_admin_routes_without_ids() {
 // The real binary: JSON logs and graceful shutdown.
 // ---------------------------------------------------------------------
 
-/// The `keymint` binary pointed at one database and keys directory.
-struct Cli {
-    database_url: String,
-    keys_dir: std::path::PathBuf,
-}
-
-impl Cli {
-    fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_keymint"));
-        command
-            .args(args)
-            .env_clear()
-            .env("KEYMINT_DATABASE_URL", &self.database_url)
-            .env("KEYMINT_KEYS_DIR", &self.keys_dir)
-            .env("KEYMINT_LOG", "warn");
-        command
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        let output = self.command(args).output().unwrap();
-        assert!(
-            output.status.success(),
-            "keymint {args:?}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        serde_json::from_slice(&output.stdout).unwrap()
-    }
-
-    /// A new client of a new account: `(client_id, client_secret)`.
-    fn create_client(&self) -> (String, String) {
-        let account = self.json(&["account", "create", "--name", "Ops Co"]);
-        let client = self.json(&[
-            "client",
-            "create",
-            "--account",
-            account["id"].as_str().unwrap(),
-            "--name",
-            "ops",
-            "--scope",
-            "reporting",
-        ]);
-        (
-            client["client_id"].as_str().unwrap().to_owned(),
-            client["client_secret"].as_str().unwrap().to_owned(),
-        )
-    }
+/// A new client of a new account: `(client_id, client_secret)`.
+fn create_client(cli: &Binary) -> (String, String) {
+    let account = cli.account("Ops Co");
+    let client = cli.json(&[
+        "client",
+        "create",
+        "--account",
+        &account,
+        "--name",
+        "ops",
+        "--scope",
+        "reporting",
+    ]);
+    (
+        client["client_id"].as_str().unwrap().to_owned(),
+        client["client_secret"].as_str().unwrap().to_owned(),
+    )
 }
 
 /// A `keymint serve` child process; killed when dropped.
@@ -786,7 +760,7 @@ impl Drop for Served {
 impl Served {
     /// Starts `keymint serve` on a free port, stderr to `stderr`, and
     /// waits until it answers.
-    async fn start(cli: &Cli, env: &[(&str, &str)], stderr: Stdio) -> Self {
+    async fn start(cli: &Binary, env: &[(&str, &str)], stderr: Stdio) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -847,17 +821,6 @@ impl Served {
     }
 }
 
-/// A database and keys directory for child processes.
-fn binary_setup() -> (Cli, TestDatabase, TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let database = TestDatabase::create(&dir);
-    let cli = Cli {
-        database_url: database.url.expose_secret().to_owned(),
-        keys_dir: dir.path().join("keys"),
-    };
-    (cli, database, dir)
-}
-
 fn log_lines(path: &Path) -> Vec<Value> {
     let text = std::fs::read_to_string(path).unwrap();
     text.lines()
@@ -873,7 +836,7 @@ fn log_lines(path: &Path) -> Vec<Value> {
 #[actix_rt::test]
 async fn json_logs_carry_the_request_span_and_never_a_secret() {
     let (cli, _database, dir) = binary_setup();
-    let (client_id, client_secret) = cli.create_client();
+    let (client_id, client_secret) = create_client(&cli);
     let log_path = dir.path().join("serve.log");
     let log = std::fs::File::create(&log_path).unwrap();
     let mut served = Served::start(
@@ -947,7 +910,7 @@ async fn json_logs_carry_the_request_span_and_never_a_secret() {
 #[actix_rt::test]
 async fn sigterm_lets_an_in_flight_token_request_finish_and_exits_zero() {
     let (cli, _database, _dir) = binary_setup();
-    let (client_id, client_secret) = cli.create_client();
+    let (client_id, client_secret) = create_client(&cli);
     let mut served = Served::start(&cli, &[], Stdio::null()).await;
     let body = "grant_type=client_credentials";
     let (first, rest) = body.split_at(10);

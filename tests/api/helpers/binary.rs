@@ -35,7 +35,8 @@ pub fn binary_setup() -> (Binary, TestDatabase, TempDir) {
 }
 
 impl Binary {
-    fn command(&self, args: &[&str]) -> Command {
+    /// The command `keymint ARGS` with this binary's environment only.
+    pub fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_keymint"));
         command
             .args(args)
