@@ -33,6 +33,7 @@ pub mod oauth;
 pub mod openapi;
 pub mod ops;
 pub mod problem;
+pub mod ui;
 
 /// Everything a handler may use, built once at start-up.
 #[derive(Debug)]
@@ -83,6 +84,7 @@ impl AppState {
 pub fn routes(cfg: &mut web::ServiceConfig) {
     documented_routes(&mut ServiceConfig::new(cfg));
     docs::routes(cfg);
+    ui::routes(cfg);
 }
 
 /// Registers the routes of the OpenAPI document: `utoipa_actix_web`

@@ -22,5 +22,6 @@ mod openapi;
 mod ops;
 mod storage;
 mod token;
+mod ui;
 mod verify;
 mod verify_helpers;
