@@ -327,6 +327,8 @@ test("the owner signs in again with a code and creates a key, shown once", async
   await shown.getByRole("button", { name: "Copy secret" }).click();
   await shown.getByText(/Copied the secret|select the secret/).waitFor();
   await snap(page, "secret-dialog");
+  await page.keyboard.press("Escape");
+  assert.ok(await shown.isVisible(), "Escape must not throw the secret away");
 
   const granted = await token(clientId, clientSecret);
   assert.equal(granted.status, 200, JSON.stringify(granted.body));

@@ -2,9 +2,9 @@
 // revokes the account's API keys, and sets up MFA (TOTP).
 //
 // The session token lives in the `session` variable below and nowhere else:
-// not in a cookie, Web Storage or the URL. Reloading the
-// page signs out. A client secret is in the page only while its dialog is
-// open. Text from the API is always set with textContent, never as HTML.
+// not in a cookie, Web Storage or the URL, so reloading the page signs out.
+// A client secret is in the page only while its dialog is open. Text from
+// the API is always set with textContent, never parsed as HTML.
 "use strict";
 
 (function () {
@@ -440,7 +440,10 @@
   $("copy-client-secret").addEventListener("click", () => copy("new-client-secret", "secret"));
   $("secret-done").addEventListener("click", () => $("secret-dialog").close());
 
-  // Once the dialog closes, by its button or Escape, the secret leaves the page.
+  // Escape must not throw the secret away by accident: only the button closes.
+  $("secret-dialog").addEventListener("cancel", (event) => event.preventDefault());
+
+  // Once the dialog closes, the secret leaves the page.
   $("secret-dialog").addEventListener("close", () => {
     $("new-client-id").value = "";
     $("new-client-secret").value = "";

@@ -15,6 +15,7 @@
 //! code is drawn in the browser and never by another service. To update,
 //! `npm pack qrcode-generator` and copy `dist/qrcode.js`.
 //!
+//! Assets are versioned and cached as those of [`crate::http::docs`] are.
 //! Every answer here sets [`CSP`] itself: scripts and styles only from
 //! these files (no inline script, no inline style), images from them or
 //! `data:` URLs (the QR code), requests only to this origin.
