@@ -21,7 +21,7 @@ if [ ! -x /usr/bin/chromium ]; then
   if [ "$(id -u)" -eq 0 ]; then sudo=(); else sudo=(sudo); fi
   export DEBIAN_FRONTEND=noninteractive
   "${sudo[@]}" apt-get update -qq </dev/null
-  "${sudo[@]}" apt-get install -y -qq --no-install-recommends chromium </dev/null >/dev/null
+  "${sudo[@]}" apt-get install -y -qq chromium </dev/null >/dev/null
 fi
 
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
