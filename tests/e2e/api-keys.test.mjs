@@ -298,9 +298,9 @@ test("the owner signs in again with a code and creates a key, shown once", async
   await page.getByLabel("6-digit code from your authenticator app").fill(await nextCode(totpSecret));
   await page.getByRole("button", { name: "Sign in" }).click();
 
-  const create = page.getByRole("button", { name: "Create API key" });
-  await page.locator("#create-blocked").waitFor({ state: "hidden" });
-  assert.ok(await create.isEnabled());
+  const create = page.getByRole("button", { name: "Create API key", disabled: false });
+  await create.waitFor();
+  assert.ok(await page.locator("#create-blocked").isHidden());
 
   // The dialog, with the keyboard alone.
   await create.focus();
@@ -421,9 +421,9 @@ test("an owner signs in with an SSO ID token and may create keys, without partne
   await sso.getByLabel("ID token").fill(`${signed}.${signature.toString("base64url")}`);
   await sso.getByRole("button", { name: "Sign in" }).click();
 
-  const create = sso.getByRole("button", { name: "Create API key" });
-  await sso.locator("#create-blocked").waitFor({ state: "hidden" });
-  assert.ok(await create.isEnabled());
+  const create = sso.getByRole("button", { name: "Create API key", disabled: false });
+  await create.waitFor();
+  assert.ok(await sso.locator("#create-blocked").isHidden());
   assert.match(await sso.locator("#who").innerText(), /sso-owner@acme\.example \(owner\)/);
   await create.click();
   const dialog = sso.getByRole("dialog", { name: "Create API key" });

@@ -221,6 +221,10 @@
     me = null;
     $("nav").hidden = true;
     $("who").textContent = "";
+    // Nothing of this session stays in the page for the next one to show.
+    $("owner-tools").hidden = true;
+    $("members-only").hidden = true;
+    $("keys-body").replaceChildren();
     closeDialogs();
   }
 
@@ -290,6 +294,7 @@
     $("members-only").hidden = owner;
     $("owner-tools").hidden = !owner;
     if (!owner) return;
+    renderCreateButton();
     try {
       await loadMe();
       renderCreateButton();
