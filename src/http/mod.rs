@@ -25,6 +25,7 @@ use crate::storage::Db;
 use crate::verify::Rules;
 
 pub mod admin;
+pub mod assets;
 pub mod client_addr;
 pub mod docs;
 pub mod limits;

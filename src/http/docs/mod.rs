@@ -12,12 +12,9 @@
 //! [`crate::http::middleware`] does not apply: Swagger UI needs its own
 //! scripts, inline styles and `data:` images, but never an inline script.
 
-use std::sync::OnceLock;
-
-use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
-use ring::digest;
 
+use crate::http::assets::{Asset, Bundle, JS};
 use crate::http::problem::Problem;
 
 /// The Content-Security-Policy of the page and its assets: scripts only
@@ -25,15 +22,6 @@ use crate::http::problem::Problem;
 pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
     img-src 'self' data:; connect-src 'self'; font-src 'self'; frame-ancestors 'none'; \
     base-uri 'none'; form-action 'none'";
-
-/// A file the page loads.
-struct Asset {
-    name: &'static str,
-    content_type: &'static str,
-    bytes: &'static [u8],
-}
-
-const JS: &str = "text/javascript; charset=utf-8";
 
 static ASSETS: [Asset; 4] = [
     Asset {
@@ -58,52 +46,18 @@ static ASSETS: [Asset; 4] = [
     },
 ];
 
+/// The page and its assets.
+static BUNDLE: Bundle = Bundle::new(CSP, include_str!("index.html"), &ASSETS);
+
 /// Registers `/docs` and `/docs/{asset}`.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/docs", web::get().to(get_docs))
         .route("/docs/{asset}", web::get().to(get_docs_asset));
 }
 
-/// Each asset with its version: the start of its SHA-256, computed once.
-/// The page's URLs carry it, so that a new build's assets get new URLs and
-/// old ones may be cached for good.
-fn versioned() -> &'static [(&'static Asset, String)] {
-    static VERSIONED: OnceLock<Vec<(&'static Asset, String)>> = OnceLock::new();
-    VERSIONED.get_or_init(|| {
-        ASSETS
-            .iter()
-            .map(|asset| {
-                let hash = digest::digest(&digest::SHA256, asset.bytes);
-                let hex = hash
-                    .as_ref()
-                    .iter()
-                    .take(8)
-                    .map(|b| format!("{b:02x}"))
-                    .collect();
-                (asset, hex)
-            })
-            .collect()
-    })
-}
-
-/// The page, with each asset's URL carrying its version.
-fn page() -> &'static str {
-    static PAGE: OnceLock<String> = OnceLock::new();
-    PAGE.get_or_init(|| {
-        versioned().iter().fold(
-            include_str!("index.html").to_owned(),
-            |page, (asset, version)| page.replace(&format!("{{{}}}", asset.name), version),
-        )
-    })
-}
-
 /// Serves the Swagger UI page.
 pub async fn get_docs() -> HttpResponse {
-    HttpResponse::Ok()
-        .insert_header((header::CONTENT_SECURITY_POLICY, CSP))
-        .insert_header((header::CACHE_CONTROL, "no-cache"))
-        .content_type("text/html; charset=utf-8")
-        .body(page())
+    BUNDLE.page_response("no-cache")
 }
 
 /// Serves one asset of the page: for a year when asked for its current
@@ -112,21 +66,7 @@ pub async fn get_docs_asset(
     request: HttpRequest,
     name: web::Path<String>,
 ) -> Result<HttpResponse, Problem> {
-    let (asset, version) = versioned()
-        .iter()
-        .find(|(asset, _)| asset.name == name.as_str())
-        .ok_or_else(Problem::not_found)?;
-    let current = request.query_string() == format!("v={version}");
-    let cache = if current {
-        "public, max-age=31536000, immutable"
-    } else {
-        "no-cache"
-    };
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CONTENT_SECURITY_POLICY, CSP))
-        .insert_header((header::CACHE_CONTROL, cache))
-        .content_type(asset.content_type)
-        .body(asset.bytes))
+    BUNDLE.asset_response(&request, &name)
 }
 
 #[cfg(test)]
@@ -135,9 +75,9 @@ mod tests {
 
     #[test]
     fn page_names_every_asset_by_version() {
-        let page = page();
+        let page = BUNDLE.page();
 
-        for (asset, version) in versioned() {
+        for (asset, version) in BUNDLE.versions() {
             let url = format!("/docs/{}?v={version}", asset.name);
             assert!(page.contains(&url), "{url}");
         }
@@ -146,7 +86,7 @@ mod tests {
 
     #[test]
     fn page_has_no_inline_script() {
-        let page = page();
+        let page = BUNDLE.page();
 
         for script in page.split("<script").skip(1) {
             let (tag, rest) = script.split_once('>').unwrap();

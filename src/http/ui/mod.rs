@@ -20,27 +20,16 @@
 //! these files (no inline script, no inline style), images from them or
 //! `data:` URLs (the QR code), requests only to this origin.
 
-use std::sync::OnceLock;
-
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
-use ring::digest;
 
+use crate::http::assets::{Asset, Bundle, JS};
 use crate::http::problem::Problem;
 
 /// The Content-Security-Policy of the page and its assets.
 pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
     img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; \
     form-action 'none'";
-
-/// A file the page loads.
-struct Asset {
-    name: &'static str,
-    content_type: &'static str,
-    bytes: &'static [u8],
-}
-
-const JS: &str = "text/javascript; charset=utf-8";
 
 static ASSETS: [Asset; 3] = [
     Asset {
@@ -60,44 +49,14 @@ static ASSETS: [Asset; 3] = [
     },
 ];
 
+/// The page and its assets.
+static BUNDLE: Bundle = Bundle::new(CSP, include_str!("index.html"), &ASSETS);
+
 /// Registers `/ui`, `/ui/` and `/ui/{asset}`.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/ui", web::get().to(redirect_to_ui))
         .route("/ui/", web::get().to(get_ui))
         .route("/ui/{asset}", web::get().to(get_ui_asset));
-}
-
-/// Each asset with its version: the start of its SHA-256, computed once.
-/// The page's URLs carry it, so that a new build's assets get new URLs and
-/// old ones may be cached for good.
-fn versioned() -> &'static [(&'static Asset, String)] {
-    static VERSIONED: OnceLock<Vec<(&'static Asset, String)>> = OnceLock::new();
-    VERSIONED.get_or_init(|| {
-        ASSETS
-            .iter()
-            .map(|asset| {
-                let hash = digest::digest(&digest::SHA256, asset.bytes);
-                let hex = hash
-                    .as_ref()
-                    .iter()
-                    .take(8)
-                    .map(|b| format!("{b:02x}"))
-                    .collect();
-                (asset, hex)
-            })
-            .collect()
-    })
-}
-
-/// The page, with each asset's URL carrying its version.
-fn page() -> &'static str {
-    static PAGE: OnceLock<String> = OnceLock::new();
-    PAGE.get_or_init(|| {
-        versioned().iter().fold(
-            include_str!("index.html").to_owned(),
-            |page, (asset, version)| page.replace(&format!("{{{}}}", asset.name), version),
-        )
-    })
 }
 
 /// Sends `/ui` to `/ui/`, where the page's relative links resolve.
@@ -110,11 +69,7 @@ pub async fn redirect_to_ui() -> HttpResponse {
 /// Serves the page. `no-store`: it holds nothing secret, but it is where
 /// secrets are shown, and a fresh copy costs little.
 pub async fn get_ui() -> HttpResponse {
-    HttpResponse::Ok()
-        .insert_header((header::CONTENT_SECURITY_POLICY, CSP))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .content_type("text/html; charset=utf-8")
-        .body(page())
+    BUNDLE.page_response("no-store")
 }
 
 /// Serves one asset of the page: for a year when asked for its current
@@ -123,21 +78,7 @@ pub async fn get_ui_asset(
     request: HttpRequest,
     name: web::Path<String>,
 ) -> Result<HttpResponse, Problem> {
-    let (asset, version) = versioned()
-        .iter()
-        .find(|(asset, _)| asset.name == name.as_str())
-        .ok_or_else(Problem::not_found)?;
-    let current = request.query_string() == format!("v={version}");
-    let cache = if current {
-        "public, max-age=31536000, immutable"
-    } else {
-        "no-cache"
-    };
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CONTENT_SECURITY_POLICY, CSP))
-        .insert_header((header::CACHE_CONTROL, cache))
-        .content_type(asset.content_type)
-        .body(asset.bytes))
+    BUNDLE.asset_response(&request, &name)
 }
 
 #[cfg(test)]
@@ -146,9 +87,9 @@ mod tests {
 
     #[test]
     fn page_names_every_asset_by_version() {
-        let page = page();
+        let page = BUNDLE.page();
 
-        for (asset, version) in versioned() {
+        for (asset, version) in BUNDLE.versions() {
             let url = format!("/ui/{}?v={version}", asset.name);
             assert!(page.contains(&url), "{url}");
         }
@@ -157,7 +98,7 @@ mod tests {
 
     #[test]
     fn page_has_no_inline_script_or_style() {
-        let page = page();
+        let page = BUNDLE.page();
 
         for script in page.split("<script").skip(1) {
             let (tag, rest) = script.split_once('>').unwrap();
