@@ -435,6 +435,19 @@ test("an owner signs in with an SSO ID token and may create keys, without partne
   await sso.close();
 });
 
+test("the API docs at /docs render every operation from the binary alone", async () => {
+  const docs = await newPage();
+
+  await docs.goto(`${base}/docs`);
+
+  const operations = docs.locator(".opblock");
+  await operations.first().waitFor({ timeout: STEP_TIMEOUT });
+  await docs.getByText("/oauth/token", { exact: true }).first().waitFor();
+  assert.ok((await operations.count()) >= 15, `${await operations.count()} operations`);
+  assert.ok(await docs.getByText("/admin/v1/clients", { exact: true }).first().isVisible());
+  await docs.close();
+});
+
 test("no page asked another origin, broke the CSP or threw", () => {
   assert.deepEqual(offOrigin, []);
   assert.deepEqual(cspViolations, []);
