@@ -32,6 +32,10 @@ pub struct ClientView {
     pub created_at: String,
     /// User id of the creator, or `cli`.
     pub created_by: String,
+    /// Email of the creator when a user of the account created it, else
+    /// `null` (created with the CLI).
+    #[schema(required = true)]
+    pub created_by_email: Option<String>,
     /// Revocation time, RFC 3339, when revoked.
     #[schema(format = DateTime, required = true)]
     pub revoked_at: Option<String>,
@@ -66,9 +70,23 @@ impl ClientView {
             },
             created_at: rfc3339(row.created_at),
             created_by: row.created_by,
+            created_by_email: None,
             revoked_at: row.revoked_at.map(rfc3339),
             last_used_at: row.last_used_at.map(rfc3339),
         })
+    }
+}
+
+impl ClientView {
+    /// The view of a stored row, naming its creator by email from
+    /// `emails` (`(user id, email)` pairs of the account).
+    pub fn with_creator(row: ClientRow, emails: &[(String, String)]) -> Result<Self, StorageError> {
+        let mut view = Self::from_row(row)?;
+        view.created_by_email = emails
+            .iter()
+            .find(|(id, _)| *id == view.created_by)
+            .map(|(_, email)| email.clone());
+        Ok(view)
     }
 }
 

@@ -82,6 +82,17 @@ pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<UserRow>> {
         .optional()
 }
 
+/// The `(id, email)` of every user of an account, to name who did what.
+pub fn emails_in_account(
+    conn: &mut DbConnection,
+    account_id: &str,
+) -> QueryResult<Vec<(String, String)>> {
+    users::table
+        .filter(users::account_id.eq(account_id))
+        .select((users::id, users::email))
+        .load(conn)
+}
+
 /// The user with this (lower-cased) email, if any.
 pub fn find_by_email(conn: &mut DbConnection, email: &str) -> QueryResult<Option<UserRow>> {
     users::table

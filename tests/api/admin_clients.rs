@@ -210,6 +210,7 @@ async fn list_and_get_never_show_a_secret() {
         assert_eq!(fetched[member], created[member], "{member}");
     }
     assert_eq!(fetched["created_by"], owner.id);
+    assert_eq!(fetched["created_by_email"], owner.email.as_str());
 }
 
 #[actix_rt::test]
@@ -234,6 +235,11 @@ async fn list_shows_only_the_accounts_own_clients() {
         .collect();
     assert_eq!(client_ids, [own.client_id.as_str()]);
     assert_ne!(foreign.client_id, own.client_id);
+    assert_eq!(listed["clients"][0]["created_by"], "cli");
+    assert!(
+        listed["clients"][0]["created_by_email"].is_null(),
+        "{listed}"
+    );
 }
 
 #[actix_rt::test]

@@ -13,7 +13,7 @@ use crate::service::audit::Actor;
 use crate::service::clients::{
     self, ClientView, CreateClientError, CreatedClient, NewClientRequest, RevokeClientError,
 };
-use crate::storage::{StorageError, clients as client_rows};
+use crate::storage::{StorageError, clients as client_rows, users};
 
 /// The account's clients.
 #[derive(Serialize, utoipa::ToSchema)]
@@ -50,16 +50,18 @@ pub async fn list_clients(
 ) -> Result<HttpResponse, Problem> {
     let account_id = context.account.id;
 
-    let rows = state
+    let (rows, emails) = state
         .db
         .run(move |conn| {
-            client_rows::list_for_account(conn, &account_id).map_err(StorageError::from)
+            let rows = client_rows::list_for_account(conn, &account_id)?;
+            let emails = users::emails_in_account(conn, &account_id)?;
+            Ok::<_, StorageError>((rows, emails))
         })
         .await?;
 
     let clients = rows
         .into_iter()
-        .map(ClientView::from_row)
+        .map(|row| ClientView::with_creator(row, &emails))
         .collect::<Result<_, _>>()?;
     Ok(HttpResponse::Ok().json(ClientList { clients }))
 }
@@ -200,15 +202,17 @@ pub async fn get_client(
 ) -> Result<HttpResponse, Problem> {
     let (account_id, id) = (context.account.id, record_id(path)?);
 
-    let row = state
+    let (row, emails) = state
         .db
         .run(move |conn| {
-            client_rows::find_in_account(conn, &account_id, id.as_str()).map_err(StorageError::from)
+            let row = client_rows::find_in_account(conn, &account_id, id.as_str())?;
+            let emails = users::emails_in_account(conn, &account_id)?;
+            Ok::<_, StorageError>((row, emails))
         })
-        .await?
-        .ok_or_else(Problem::not_found)?;
+        .await?;
+    let row = row.ok_or_else(Problem::not_found)?;
 
-    Ok(HttpResponse::Ok().json(ClientView::from_row(row)?))
+    Ok(HttpResponse::Ok().json(ClientView::with_creator(row, &emails)?))
 }
 
 /// Revokes a client: the token endpoint refuses it from the next request.

@@ -321,10 +321,10 @@
     return date.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
   }
 
-  function creator(createdBy) {
-    if (createdBy === me.user.id) return "you";
-    if (createdBy === "cli") return "an administrator (keymint CLI)";
-    return "another user";
+  function creator(client) {
+    if (client.created_by === me.user.id) return "you";
+    if (client.created_by === "cli") return "an administrator (keymint CLI)";
+    return client.created_by_email || "another user";
   }
 
   function cell(row, label, ...children) {
@@ -352,7 +352,7 @@
       row.dataset.clientId = client.client_id;
       cell(row, "Name", element("span", "name", client.name), element("code", "client-id", client.client_id));
       cell(row, "Access", client.scopes.map((scope) => SCOPES[scope] || scope).join(", "));
-      cell(row, "Created", formatTime(client.created_at) + " by " + creator(client.created_by));
+      cell(row, "Created", formatTime(client.created_at) + " by " + creator(client));
       cell(row, "Last used", client.last_used_at ? formatTime(client.last_used_at) : "Never");
       const active = client.status === "active";
       const status = active ? "Active" : "Revoked" + (client.revoked_at ? " " + formatTime(client.revoked_at) : "");
