@@ -111,4 +111,21 @@ impl Bundle {
             .content_type(asset.content_type)
             .body(asset.bytes))
     }
+
+    /// Test support: asserts that the page names every asset by its
+    /// current version under `prefix` and holds no inline script.
+    #[cfg(test)]
+    pub fn assert_well_formed(&'static self, prefix: &str) {
+        let page = self.page();
+        for (asset, version) in self.versions() {
+            let url = format!("{prefix}/{}?v={version}", asset.name);
+            assert!(page.contains(&url), "{url}");
+        }
+        assert!(!page.contains("?v={"), "an unreplaced placeholder");
+        for script in page.split("<script").skip(1) {
+            let (tag, rest) = script.split_once('>').unwrap();
+            assert!(tag.contains(" src=\""), "{tag}");
+            assert!(rest.starts_with("</script>"), "{rest}");
+        }
+    }
 }
