@@ -27,7 +27,7 @@ use diesel::connection::SimpleConnection;
 use keymint::storage::Backend;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, TestClient, assert_problem, spawn_app};
+use crate::helpers::{TestApp, TestClient, assert_problem, eventually, spawn_app};
 
 /// The longest any answer may take while the database is locked: the
 /// server gives up on the database after 3 s; the rest is for a loaded
@@ -76,26 +76,6 @@ async fn token(app: &TestApp, client: &TestClient) -> reqwest::Response {
 async fn create(app: &TestApp, session: &str) -> reqwest::Response {
     let body = json!({"name": "during a fault", "scopes": ["reporting"]});
     app.admin_post(session, "/clients", &body).await
-}
-
-/// Repeats `status_of` until it gives `wanted`, for at most `within`.
-async fn eventually<F, Fut>(what: &str, wanted: u16, within: Duration, mut status_of: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = u16>,
-{
-    let deadline = Instant::now() + within;
-    loop {
-        let status = status_of().await;
-        if status == wanted {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{what}: still {status} after {within:?}, expected {wanted}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
 }
 
 /// Starts the lock holder on `shm` and waits until it holds the locks;

@@ -2,8 +2,10 @@
 //! start-up code as `keymint serve`, on `127.0.0.1:0`, over a fresh SQLite
 //! file or a fresh PostgreSQL database.
 
+use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Once;
+use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -348,4 +350,24 @@ pub async fn assert_oauth_error(response: reqwest::Response, status: u16, error:
         "{body}"
     );
     body
+}
+
+/// Repeats `status_of` until it gives `wanted`, for at most `within`.
+pub async fn eventually<F, Fut>(what: &str, wanted: u16, within: Duration, mut status_of: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = u16>,
+{
+    let deadline = Instant::now() + within;
+    loop {
+        let status = status_of().await;
+        if status == wanted {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{what}: still {status} after {within:?}, expected {wanted}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }

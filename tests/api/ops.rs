@@ -19,7 +19,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
 use crate::helpers::{
-    Binary, TestApp, TestDatabase, binary_setup, spawn_app, test_settings, without_tls,
+    Binary, TestApp, TestDatabase, binary_setup, eventually, spawn_app, test_settings, without_tls,
 };
 
 /// The longest any answer may take while the database is unreachable.
@@ -512,18 +512,10 @@ async fn bounded<T>(what: &str, answer: impl Future<Output = T>) -> T {
 
 /// Polls `/readyz` until it answers `status`, for at most `within`.
 async fn await_readiness(app: &ProxiedApp, status: u16, within: Duration) {
-    let deadline = Instant::now() + within;
-    loop {
-        let answer = bounded("/readyz", app.readyz()).await.status();
-        if answer == status {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "/readyz still {answer} after {within:?}, expected {status}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    eventually("/readyz", status, within, || async {
+        bounded("/readyz", app.readyz()).await.status().as_u16()
+    })
+    .await;
 }
 
 async fn assert_unavailable_answers(app: &ProxiedApp) {
