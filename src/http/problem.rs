@@ -43,6 +43,38 @@ pub(crate) struct Body<'a> {
     code: &'a str,
 }
 
+/// The answers of every admin call without a usable session, for the
+/// OpenAPI document.
+#[derive(utoipa::IntoResponses)]
+#[response(
+    status = 401,
+    description = "`session_required`: no valid session token.",
+    content_type = "application/problem+json",
+    headers(("WWW-Authenticate" = String))
+)]
+#[expect(dead_code, reason = "describes responses in the OpenAPI document only")]
+pub(crate) struct SessionRequired(Body<'static>);
+
+/// The answers of every admin call that the server or its database may
+/// fail, for the OpenAPI document.
+#[derive(utoipa::IntoResponses)]
+#[expect(dead_code, reason = "describes responses in the OpenAPI document only")]
+pub(crate) enum ServerFailures {
+    #[response(
+        status = 500,
+        description = "`internal_error`.",
+        content_type = "application/problem+json"
+    )]
+    Internal(Body<'static>),
+    #[response(
+        status = 503,
+        description = "`service_unavailable`: the database is unreachable.",
+        content_type = "application/problem+json",
+        headers(("Retry-After" = u64))
+    )]
+    Unavailable(Body<'static>),
+}
+
 impl Problem {
     fn new(
         status: StatusCode,

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::http::AppState;
 use crate::http::admin::Owner;
-use crate::http::problem::{Body as ProblemDetails, Problem};
+use crate::http::problem::{Body as ProblemDetails, Problem, ServerFailures, SessionRequired};
 use crate::service::rfc3339;
 use crate::storage::StorageError;
 use crate::storage::audit::{self, AuditEventRow};
@@ -100,14 +100,7 @@ fn is_cursor(cursor: &str) -> bool {
         (status = 422, description = "`validation_failed`: `limit` out of range, or \
             `before` not a cursor.",
             body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 401, description = "`session_required`: no valid session token.",
-            body = ProblemDetails, content_type = "application/problem+json",
-            headers(("WWW-Authenticate" = String))),
-        (status = 500, description = "`internal_error`.",
-            body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 503, description = "`service_unavailable`: the database is unreachable.",
-            body = ProblemDetails, content_type = "application/problem+json",
-            headers(("Retry-After" = u64))),
+        SessionRequired, ServerFailures,
     ),
 )]
 #[get("/audit-events")]

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::{ClientRecordId, CreateBlocked, Scope, create_blocked_reason};
 use crate::http::AppState;
 use crate::http::admin::{JsonBody, Owner, source_ip};
-use crate::http::problem::{Body as ProblemDetails, Problem};
+use crate::http::problem::{Body as ProblemDetails, Problem, ServerFailures, SessionRequired};
 use crate::service::audit::Actor;
 use crate::service::clients::{
     self, ClientView, CreateClientError, CreatedClient, NewClientRequest, RevokeClientError,
@@ -33,14 +33,7 @@ struct ClientList {
         (status = 200, description = "The clients, newest first.", body = ClientList),
         (status = 403, description = "`owner_role_required`: the user is a member.",
             body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 401, description = "`session_required`: no valid session token.",
-            body = ProblemDetails, content_type = "application/problem+json",
-            headers(("WWW-Authenticate" = String))),
-        (status = 500, description = "`internal_error`.",
-            body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 503, description = "`service_unavailable`: the database is unreachable.",
-            body = ProblemDetails, content_type = "application/problem+json",
-            headers(("Retry-After" = u64))),
+        SessionRequired, ServerFailures,
     ),
 )]
 #[get("/clients")]
@@ -105,14 +98,7 @@ pub struct CreateClientBody {
         (status = 422, description = "`validation_failed`: empty, unknown or repeated scopes, \
             a blank name or one over 100 characters, or JSON of the wrong shape.",
             body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 401, description = "`session_required`: no valid session token.",
-            body = ProblemDetails, content_type = "application/problem+json",
-            headers(("WWW-Authenticate" = String))),
-        (status = 500, description = "`internal_error`.",
-            body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 503, description = "`service_unavailable`: the database is unreachable.",
-            body = ProblemDetails, content_type = "application/problem+json",
-            headers(("Retry-After" = u64))),
+        SessionRequired, ServerFailures,
     ),
 )]
 #[post("/clients")]
@@ -184,14 +170,7 @@ fn record_id(path: web::Path<String>) -> Result<ClientRecordId, Problem> {
             body = ProblemDetails, content_type = "application/problem+json"),
         (status = 404, description = "`not_found`: no such client in the account (another \
             account's client too).", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 401, description = "`session_required`: no valid session token.",
-            body = ProblemDetails, content_type = "application/problem+json",
-            headers(("WWW-Authenticate" = String))),
-        (status = 500, description = "`internal_error`.",
-            body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 503, description = "`service_unavailable`: the database is unreachable.",
-            body = ProblemDetails, content_type = "application/problem+json",
-            headers(("Retry-After" = u64))),
+        SessionRequired, ServerFailures,
     ),
 )]
 #[get("/clients/{id}")]
@@ -231,14 +210,7 @@ pub async fn get_client(
             body = ProblemDetails, content_type = "application/problem+json"),
         (status = 404, description = "`not_found`: no such client in the account (another \
             account's client too).", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 401, description = "`session_required`: no valid session token.",
-            body = ProblemDetails, content_type = "application/problem+json",
-            headers(("WWW-Authenticate" = String))),
-        (status = 500, description = "`internal_error`.",
-            body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 503, description = "`service_unavailable`: the database is unreachable.",
-            body = ProblemDetails, content_type = "application/problem+json",
-            headers(("Retry-After" = u64))),
+        SessionRequired, ServerFailures,
     ),
 )]
 #[delete("/clients/{id}")]

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::{CreateBlocked, Role, SessionMethod, create_blocked_reason};
 use crate::http::AppState;
 use crate::http::admin::{AdminSession, JsonBody, source_ip};
-use crate::http::problem::{Body as ProblemDetails, Problem};
+use crate::http::problem::{Body as ProblemDetails, Problem, ServerFailures, SessionRequired};
 use crate::service::accounts::AccountView;
 use crate::service::rfc3339;
 use crate::service::totp::{self, TotpError};
@@ -67,14 +67,7 @@ struct SessionPart {
     security(("session" = [])),
     responses(
         (status = 200, description = "Who is signed in.", body = MeView),
-        (status = 401, description = "`session_required`: no valid session token.",
-            body = ProblemDetails, content_type = "application/problem+json",
-            headers(("WWW-Authenticate" = String))),
-        (status = 500, description = "`internal_error`.",
-            body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 503, description = "`service_unavailable`: the database is unreachable.",
-            body = ProblemDetails, content_type = "application/problem+json",
-            headers(("Retry-After" = u64))),
+        SessionRequired, ServerFailures,
     ),
 )]
 #[get("/me")]
@@ -130,14 +123,7 @@ fn totp_problem(err: TotpError) -> Problem {
         (status = 201, description = "The new secret.", body = EnrolmentView),
         (status = 409, description = "`totp_already_enabled`.",
             body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 401, description = "`session_required`: no valid session token.",
-            body = ProblemDetails, content_type = "application/problem+json",
-            headers(("WWW-Authenticate" = String))),
-        (status = 500, description = "`internal_error`.",
-            body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 503, description = "`service_unavailable`: the database is unreachable.",
-            body = ProblemDetails, content_type = "application/problem+json",
-            headers(("Retry-After" = u64))),
+        SessionRequired, ServerFailures,
     ),
 )]
 #[post("/me/totp")]
@@ -192,14 +178,7 @@ pub struct ConfirmBody {
             `totp_already_enabled`.", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 422, description = "`invalid_otp`: the code does not match. \
             `validation_failed`: JSON of the wrong shape.", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 401, description = "`session_required`: no valid session token.",
-            body = ProblemDetails, content_type = "application/problem+json",
-            headers(("WWW-Authenticate" = String))),
-        (status = 500, description = "`internal_error`.",
-            body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 503, description = "`service_unavailable`: the database is unreachable.",
-            body = ProblemDetails, content_type = "application/problem+json",
-            headers(("Retry-After" = u64))),
+        SessionRequired, ServerFailures,
     ),
 )]
 #[post("/me/totp/confirm")]

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::SessionMethod;
 use crate::http::AppState;
 use crate::http::admin::{AdminSession, source_ip};
-use crate::http::problem::{Body as ProblemDetails, Problem};
+use crate::http::problem::{Body as ProblemDetails, Problem, ServerFailures, SessionRequired};
 use crate::service::rfc3339;
 use crate::service::sessions::{self, LoginError, OpenedSession, PasswordLogin};
 use crate::service::sso;
@@ -96,11 +96,7 @@ fn login_failure(state: &AppState, err: LoginError, ip: &str, email: Option<&str
         (status = 429, description = "`too_many_requests`: too many failed attempts from this \
             address.", body = ProblemDetails, content_type = "application/problem+json",
             headers(("Retry-After" = u64))),
-        (status = 500, description = "`internal_error`.",
-            body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 503, description = "`service_unavailable`: the database is unreachable.",
-            body = ProblemDetails, content_type = "application/problem+json",
-            headers(("Retry-After" = u64))),
+        ServerFailures,
     ),
 )]
 #[post("/sessions")]
@@ -166,11 +162,7 @@ pub async fn create_session(
         (status = 429, description = "`too_many_requests`: too many failed attempts from this \
             address.", body = ProblemDetails, content_type = "application/problem+json",
             headers(("Retry-After" = u64))),
-        (status = 500, description = "`internal_error`.",
-            body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 503, description = "`service_unavailable`: the database is unreachable.",
-            body = ProblemDetails, content_type = "application/problem+json",
-            headers(("Retry-After" = u64))),
+        ServerFailures,
     ),
 )]
 #[post("/sessions/sso")]
@@ -203,14 +195,7 @@ pub async fn create_sso_session(
     security(("session" = [])),
     responses(
         (status = 204, description = "Signed out; the token no longer works."),
-        (status = 401, description = "`session_required`: no valid session token.",
-            body = ProblemDetails, content_type = "application/problem+json",
-            headers(("WWW-Authenticate" = String))),
-        (status = 500, description = "`internal_error`.",
-            body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 503, description = "`service_unavailable`: the database is unreachable.",
-            body = ProblemDetails, content_type = "application/problem+json",
-            headers(("Retry-After" = u64))),
+        SessionRequired, ServerFailures,
     ),
 )]
 #[delete("/sessions/current")]
