@@ -55,6 +55,31 @@ pub(crate) struct Body<'a> {
 #[expect(dead_code, reason = "describes responses in the OpenAPI document only")]
 pub(crate) struct SessionRequired(Body<'static>);
 
+/// The answers of every admin call with a JSON body that cannot be read,
+/// for the OpenAPI document.
+#[derive(utoipa::IntoResponses)]
+#[expect(dead_code, reason = "describes responses in the OpenAPI document only")]
+pub(crate) enum JsonBodyFailures {
+    #[response(
+        status = 400,
+        description = "`malformed_request`: the body is not JSON.",
+        content_type = "application/problem+json"
+    )]
+    Malformed(Body<'static>),
+    #[response(
+        status = 413,
+        description = "`payload_too_large`.",
+        content_type = "application/problem+json"
+    )]
+    TooLarge(Body<'static>),
+    #[response(
+        status = 415,
+        description = "`unsupported_media_type`: the body is not JSON.",
+        content_type = "application/problem+json"
+    )]
+    NotJson(Body<'static>),
+}
+
 /// The answers of every admin call that the server or its database may
 /// fail, for the OpenAPI document.
 #[derive(utoipa::IntoResponses)]

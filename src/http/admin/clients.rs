@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 use crate::domain::{ClientRecordId, CreateBlocked, Scope, create_blocked_reason};
 use crate::http::AppState;
 use crate::http::admin::{JsonBody, Owner, source_ip};
-use crate::http::problem::{Body as ProblemDetails, Problem, ServerFailures, SessionRequired};
+use crate::http::problem::{
+    Body as ProblemDetails, JsonBodyFailures, Problem, ServerFailures, SessionRequired,
+};
 use crate::service::audit::Actor;
 use crate::service::clients::{
     self, ClientView, CreateClientError, CreatedClient, NewClientRequest, RevokeClientError,
@@ -85,12 +87,6 @@ pub struct CreateClientBody {
     responses(
         (status = 201, description = "The new client, with its secret.", body = CreatedClient,
             headers(("Location" = String, description = "`/admin/v1/clients/{id}`"))),
-        (status = 400, description = "`malformed_request`: the body is not JSON.",
-            body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 413, description = "`payload_too_large`.",
-            body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 415, description = "`unsupported_media_type`: the body is not JSON.",
-            body = ProblemDetails, content_type = "application/problem+json"),
         (status = 403, description = "`owner_role_required`: the user is a member. \
             `mfa_or_sso_required`: the session was established with a password alone. \
             `scope_not_allowed`: `account-management` for a regular account.",
@@ -98,7 +94,7 @@ pub struct CreateClientBody {
         (status = 422, description = "`validation_failed`: empty, unknown or repeated scopes, \
             a blank name or one over 100 characters, or JSON of the wrong shape.",
             body = ProblemDetails, content_type = "application/problem+json"),
-        SessionRequired, ServerFailures,
+        JsonBodyFailures, SessionRequired, ServerFailures,
     ),
 )]
 #[post("/clients")]

@@ -7,7 +7,9 @@ use serde::{Deserialize, Serialize};
 use crate::domain::{CreateBlocked, Role, SessionMethod, create_blocked_reason};
 use crate::http::AppState;
 use crate::http::admin::{AdminSession, JsonBody, source_ip};
-use crate::http::problem::{Body as ProblemDetails, Problem, ServerFailures, SessionRequired};
+use crate::http::problem::{
+    Body as ProblemDetails, JsonBodyFailures, Problem, ServerFailures, SessionRequired,
+};
 use crate::service::accounts::AccountView;
 use crate::service::rfc3339;
 use crate::service::totp::{self, TotpError};
@@ -168,17 +170,11 @@ pub struct ConfirmBody {
     request_body = ConfirmBody,
     responses(
         (status = 204, description = "TOTP is on."),
-        (status = 400, description = "`malformed_request`: the body is not JSON.",
-            body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 413, description = "`payload_too_large`.",
-            body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 415, description = "`unsupported_media_type`: the body is not JSON.",
-            body = ProblemDetails, content_type = "application/problem+json"),
         (status = 409, description = "`totp_not_started`: no enrolment to confirm. \
             `totp_already_enabled`.", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 422, description = "`invalid_otp`: the code does not match. \
             `validation_failed`: JSON of the wrong shape.", body = ProblemDetails, content_type = "application/problem+json"),
-        SessionRequired, ServerFailures,
+        JsonBodyFailures, SessionRequired, ServerFailures,
     ),
 )]
 #[post("/me/totp/confirm")]

@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 use crate::domain::SessionMethod;
 use crate::http::AppState;
 use crate::http::admin::{AdminSession, source_ip};
-use crate::http::problem::{Body as ProblemDetails, Problem, ServerFailures, SessionRequired};
+use crate::http::problem::{
+    Body as ProblemDetails, JsonBodyFailures, Problem, ServerFailures, SessionRequired,
+};
 use crate::service::rfc3339;
 use crate::service::sessions::{self, LoginError, OpenedSession, PasswordLogin};
 use crate::service::sso;
@@ -82,21 +84,15 @@ fn login_failure(state: &AppState, err: LoginError, ip: &str, email: Option<&str
     request_body = LoginBody,
     responses(
         (status = 201, description = "Signed in.", body = SessionCreated),
-        (status = 400, description = "`malformed_request`: the body is not JSON.",
-            body = ProblemDetails, content_type = "application/problem+json"),
         (status = 401, description = "`invalid_credentials`: wrong email, password or code. \
             `otp_required`: the user has TOTP on and sent no `otp`.",
-            body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 413, description = "`payload_too_large`.",
-            body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 415, description = "`unsupported_media_type`: the body is not JSON.",
             body = ProblemDetails, content_type = "application/problem+json"),
         (status = 422, description = "`validation_failed`: JSON of the wrong shape.",
             body = ProblemDetails, content_type = "application/problem+json"),
         (status = 429, description = "`too_many_requests`: too many failed attempts from this \
             address.", body = ProblemDetails, content_type = "application/problem+json",
             headers(("Retry-After" = u64))),
-        ServerFailures,
+        JsonBodyFailures, ServerFailures,
     ),
 )]
 #[post("/sessions")]
@@ -148,21 +144,15 @@ pub async fn create_session(
     request_body = SsoLoginBody,
     responses(
         (status = 201, description = "Signed in; an SSO session.", body = SessionCreated),
-        (status = 400, description = "`malformed_request`: the body is not JSON.",
-            body = ProblemDetails, content_type = "application/problem+json"),
         (status = 401, description = "`invalid_credentials`: the ID token is not valid, or \
             names no user of an account that trusts its issuer.",
-            body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 413, description = "`payload_too_large`.",
-            body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 415, description = "`unsupported_media_type`: the body is not JSON.",
             body = ProblemDetails, content_type = "application/problem+json"),
         (status = 422, description = "`validation_failed`: JSON of the wrong shape.",
             body = ProblemDetails, content_type = "application/problem+json"),
         (status = 429, description = "`too_many_requests`: too many failed attempts from this \
             address.", body = ProblemDetails, content_type = "application/problem+json",
             headers(("Retry-After" = u64))),
-        ServerFailures,
+        JsonBodyFailures, ServerFailures,
     ),
 )]
 #[post("/sessions/sso")]
