@@ -3,11 +3,12 @@
 //! §2.3.1).
 
 use actix_web::http::header::{self, HeaderMap};
-use actix_web::web;
+use actix_web::{HttpRequest, web};
 use futures_util::StreamExt;
 
 use crate::crypto::{ClientId, ClientSecret};
 use crate::http::AppState;
+use crate::http::admin::source_ip;
 use crate::http::oauth::OAuthError;
 use crate::http::oauth::request::ClientCredentials;
 use crate::service::client_auth::{AuthenticatedClient, ClientAuthError};
@@ -43,11 +44,12 @@ pub async fn read_body(
 }
 
 /// Authenticates the requesting client: `invalid_client` for every kind
-/// of failure, 503 when the database is unreachable.
+/// of failure, 503 when the database is unreachable. The source address
+/// is worked out only for a failure, off the success path.
 pub async fn authenticate(
     state: &AppState,
     credentials: &ClientCredentials,
-    source_ip: &str,
+    request: &HttpRequest,
 ) -> Result<AuthenticatedClient, OAuthError> {
     let failure = match verify(state, credentials).await {
         Ok(client) => return Ok(client),
@@ -55,7 +57,7 @@ pub async fn authenticate(
         Err(Failure::Refused(reason)) => reason,
     };
     tracing::info!(reason = failure, "client authentication failed");
-    match state.limits.client_failed(source_ip).await {
+    match state.limits.client_failed(&source_ip(request)).await {
         Some(retry_after) => Err(OAuthError::TooManyRequests(retry_after)),
         None => Err(OAuthError::InvalidClient {
             basic_attempted: credentials.basic_attempted,

@@ -9,7 +9,6 @@ use actix_web::{HttpRequest, HttpResponse, post, web};
 use serde::Serialize;
 
 use crate::http::AppState;
-use crate::http::admin::source_ip;
 use crate::http::oauth::error::Body as OAuthErrorResponse;
 use crate::http::oauth::request::{IntrospectionForm, IntrospectionRequest};
 use crate::http::oauth::{OAuthError, client};
@@ -123,7 +122,7 @@ pub async fn introspect_token(
         .map(|v| v.as_bytes());
     let parsed = IntrospectionRequest::parse(content_type, authorization, &body)?;
 
-    client::authenticate(&state, &parsed.client, &source_ip(&request)).await?;
+    client::authenticate(&state, &parsed.client, &request).await?;
 
     let claims = validate(
         &parsed.token,

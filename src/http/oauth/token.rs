@@ -13,7 +13,6 @@ use serde::Serialize;
 use crate::crypto::random;
 use crate::domain::ScopeSet;
 use crate::http::AppState;
-use crate::http::admin::source_ip;
 use crate::http::oauth::error::Body as OAuthErrorResponse;
 use crate::http::oauth::request::{TokenForm, TokenRequest};
 use crate::http::oauth::{OAuthError, client};
@@ -127,7 +126,7 @@ async fn issue(
         .map(|v| v.as_bytes());
     let parsed = TokenRequest::parse(content_type, authorization, &body)?;
 
-    let client = client::authenticate(state, &parsed.client, &source_ip(request)).await?;
+    let client = client::authenticate(state, &parsed.client, request).await?;
 
     let scopes = granted_scopes(&parsed, &client)?;
     let token = mint(state, &client, scopes)?;
