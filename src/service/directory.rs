@@ -14,7 +14,9 @@
 //!
 //! Unknown client ids are remembered too (for the same time, in a separate
 //! bounded map), so that an unknown id and a known one cost the same work
-//! once either has been looked up.
+//! once either has been looked up. The same poll forgets the unknown ids
+//! of clients created in the window, so a client created elsewhere works
+//! here within the same bound.
 
 use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
@@ -135,15 +137,16 @@ impl ClientDirectory {
     }
 
     /// One poll: evicts clients revoked within [`REVOCATION_WINDOW`], and
-    /// everything if the previous poll failed. Also forgets unknown ids, as
-    /// one of them may have been created since.
+    /// everything if the previous poll failed. Also forgets the unknown ids
+    /// of clients created in that window, which exist now.
     pub fn poll(&self, conn: &mut DbConnection) -> Result<usize, StorageError> {
         let since = storage::now()
             - TimeDelta::from_std(REVOCATION_WINDOW).unwrap_or(TimeDelta::seconds(10));
-        let revoked = clients::revoked_since(conn, since);
+        let changed = clients::revoked_since(conn, since)
+            .and_then(|revoked| Ok((revoked, clients::created_since(conn, since)?)));
         let failed = &self.poll_failed;
-        let revoked = match revoked {
-            Ok(revoked) => revoked,
+        let (revoked, created) = match changed {
+            Ok(changed) => changed,
             Err(err) => {
                 failed.store(true, std::sync::atomic::Ordering::Relaxed);
                 return Err(err.into());
@@ -156,10 +159,12 @@ impl ClientDirectory {
         for client_id in &revoked {
             self.evict(client_id);
         }
-        self.unknown
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clear();
+        if !created.is_empty() {
+            let mut unknown = self.unknown.write().unwrap_or_else(PoisonError::into_inner);
+            for client_id in &created {
+                unknown.remove(client_id);
+            }
+        }
         Ok(revoked.len())
     }
 }

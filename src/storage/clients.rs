@@ -147,3 +147,11 @@ pub fn revoked_since(conn: &mut DbConnection, since: NaiveDateTime) -> QueryResu
         .select(clients::client_id)
         .load(conn)
 }
+
+/// The `client_id`s of clients created at or after `since`.
+pub fn created_since(conn: &mut DbConnection, since: NaiveDateTime) -> QueryResult<Vec<String>> {
+    clients::table
+        .filter(clients::created_at.ge(since))
+        .select(clients::client_id)
+        .load(conn)
+}

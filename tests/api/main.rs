@@ -10,6 +10,7 @@ mod admin_sessions;
 mod admin_sso;
 mod cli;
 mod crash;
+mod directory;
 mod discovery;
 mod faults;
 mod helpers;
